@@ -1,0 +1,1 @@
+"""Reusable components of the GitOps secrets platform."""

@@ -1,0 +1,91 @@
+"""IAM roles for service accounts (IRSA), built one way for every component.
+
+A role trusts exactly one Kubernetes service account of one namespace through
+the cluster's OIDC provider, with ``StringEquals`` on both ``sub`` and ``aud``:
+a ``StringLike`` or a wildcard would let any service account borrow it.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import ClusterConfig
+
+STS_AUDIENCE = "sts.amazonaws.com"
+IAM_ROLE_NAME_MAX = 64
+
+
+def irsa_trust_policy(*, cluster: ClusterConfig, namespace: str, service_account: str) -> dict[str, Any]:
+    """Trust document allowing one service account, and nothing else, to assume the role."""
+    issuer = cluster.oidc_issuer_host
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AssumeFromOneServiceAccount",
+                "Effect": "Allow",
+                "Principal": {"Federated": cluster.oidc_provider_arn},
+                "Action": "sts:AssumeRoleWithWebIdentity",
+                "Condition": {
+                    "StringEquals": {
+                        f"{issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                        f"{issuer}:aud": STS_AUDIENCE,
+                    }
+                },
+            }
+        ],
+    }
+
+
+def irsa_role_name(cluster_name: str, namespace: str, service_account: str) -> str:
+    """Readable, unique per cluster, within IAM's 64-character limit."""
+    name = f"{cluster_name}-{namespace}-{service_account}"
+    if len(name) > IAM_ROLE_NAME_MAX:
+        raise ValueError(f"IAM role name {name!r} exceeds {IAM_ROLE_NAME_MAX} characters; shorten the service account name")
+    return name
+
+
+class IrsaRole(pulumi.ComponentResource):
+    """A role bound to one service account, with one inline permission document."""
+
+    arn: pulumi.Output[str]
+    role_name: str
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        cluster: ClusterConfig,
+        namespace: str,
+        service_account: str,
+        policy_document: pulumi.Input[dict[str, Any]],
+        aws_provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:aws:IrsaRole", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        self.role_name = irsa_role_name(cluster.name, namespace, service_account)
+        role = aws.iam.Role(
+            name,
+            name=self.role_name,
+            assume_role_policy=json.dumps(
+                irsa_trust_policy(cluster=cluster, namespace=namespace, service_account=service_account),
+                sort_keys=True,
+            ),
+            max_session_duration=3600,
+            tags={"kubernetes-namespace": namespace, "kubernetes-service-account": service_account},
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            name,
+            role=role.id,
+            name=f"{self.role_name}-permissions",
+            policy=pulumi.Output.from_input(policy_document).apply(lambda doc: json.dumps(doc, sort_keys=True)),
+            opts=child,
+        )
+        self.arn = role.arn
+        self.register_outputs({"arn": self.arn})

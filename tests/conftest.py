@@ -1,0 +1,62 @@
+"""Shared fixtures: run the real program for a stack (or an edited config) under the plan's mocks."""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from planner.run import Recording, run_program
+from planner.stackfile import StackInput, read_stack
+
+ROOT = Path(__file__).resolve().parent.parent
+STACKS = ("dev", "prod")
+
+
+def stack_config_objects(stack: str) -> dict[str, Any]:
+    """The stack file's config as YAML objects (not yet stringified), for editing in tests."""
+    return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
+
+
+def stack_input_from_objects(stack: str, config: dict[str, Any], secret_keys: list[str] | None = None) -> StackInput:
+    """Build the program's input from edited objects, exactly as read_stack would from a file."""
+    base = read_stack(ROOT, stack)
+    flat: dict[str, str] = {k: v for k, v in base.config.items() if k in base.secret_keys}
+    for key, value in config.items():
+        full = key if ":" in key else f"platform:{key}"
+        if isinstance(value, (dict, list)):
+            flat[full] = json.dumps(value, sort_keys=True)
+        elif isinstance(value, bool):
+            flat[full] = "true" if value else "false"
+        else:
+            flat[full] = str(value)
+    keys = base.secret_keys if secret_keys is None else secret_keys
+    return StackInput(project=base.project, stack=stack, config=flat, secret_keys=sorted(keys))
+
+
+_CACHE: dict[tuple[str, str], Recording] = {}
+
+
+@pytest.fixture(scope="session")
+def recording() -> Callable[..., Recording]:
+    """recording("dev") -> the program's registrations for that stack file (cached per session)."""
+
+    def get(stack: str, phase: int | None = None) -> Recording:
+        key = (stack, str(phase))
+        if key not in _CACHE:
+            overrides = {"platform:vaultPhase": str(phase)} if phase else None
+            _CACHE[key] = run_program(read_stack(ROOT, stack, overrides))
+        return _CACHE[key]
+
+    return get
+
+
+@pytest.fixture
+def edited_config() -> Callable[[str], dict[str, Any]]:
+    """A deep copy of a stack's config objects, for one test to edit."""
+    return lambda stack: copy.deepcopy(stack_config_objects(stack))

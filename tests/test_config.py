@@ -1,0 +1,218 @@
+"""Stack config validation: every bad input stops the program with a message naming the key and the fix."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.config import ConfigError, parse_stack_config
+from planner.mocks import MockIdentity, PlanMocks, RecordingMonitor
+from planner.run import run_program
+from tests.conftest import ROOT, stack_config_objects, stack_input_from_objects
+
+SECRET_LOOKING = "hunter2-" + "do-not-echo-me"
+
+
+def _raw(config: dict[str, Any]) -> dict[str, str]:
+    """Stack-file objects -> the top-level strings Pulumi hands the program."""
+    import json
+
+    out = {}
+    for key, value in config.items():
+        if not key.startswith("platform:"):
+            continue
+        short = key.split(":", 1)[1]
+        out[short] = json.dumps(value) if isinstance(value, (dict, list)) else str(value).lower() if isinstance(value, bool) else str(value)
+    return out
+
+
+def _valid_raw(stack: str = "dev") -> tuple[dict[str, str], list[str]]:
+    raw = _raw(stack_config_objects(stack))
+    raw["paymentsStripeApiKey"] = "placeholder"
+    return raw, ["paymentsStripeApiKey"]
+
+
+def _app(cfg: dict[str, Any], env: str, index: int) -> dict[str, Any]:
+    return cfg["platform:environments"][env]["apps"][index]
+
+
+Edit = Callable[[dict[str, Any]], None]
+
+# (id, edit of the dev stack's config objects, expected key path, expected words in the message)
+BAD_CASES: list[tuple[str, Edit, str, str]] = [
+    ("unknown backend", lambda c: _app(c, "staging", 0)["secrets"][1].update(backend="gcp"),
+     "platform:environments.staging.apps[0].secrets[1].backend", "must be 'vault' or 'aws'"),
+    ("unknown source", lambda c: _app(c, "staging", 0)["secrets"][0].update(source="file"),
+     "platform:environments.staging.apps[0].secrets[0].source", "use `random`, `config` or `external`"),
+    ("unknown environment", lambda c: c["platform:environments"].update(qa=c["platform:environments"]["staging"]),
+     "platform:environments.qa", "is not an environment this platform knows"),
+    ("duplicate app", lambda c: c["platform:environments"]["staging"]["apps"].append(dict(_app(c, "staging", 0))),
+     "platform:environments.staging.apps[3].name", "duplicates apps[0]"),
+    ("duplicate secret key", lambda c: _app(c, "development", 0)["secrets"][1].update(key="db-password"),
+     "platform:environments.development.apps[0].secrets[1].key", "duplicates secrets[0]"),
+    ("shared service account", lambda c: _app(c, "development", 1).update(serviceAccount="api"),
+     "platform:environments.development.apps[1].serviceAccount", "could read the other's secrets"),
+    ("invalid app name", lambda c: _app(c, "development", 0).update(name="API_Service"),
+     "platform:environments.development.apps[0].name", "must match pattern"),
+    ("app name too long", lambda c: _app(c, "development", 0).update(name="a" * 41),
+     "platform:environments.development.apps[0].name", "at most 40 characters"),
+    ("invalid secret key", lambda c: _app(c, "development", 0)["secrets"][0].update(key="DB_PASSWORD"),
+     "platform:environments.development.apps[0].secrets[0].key", "Vault path segment"),
+    ("secret value pasted in config", lambda c: _app(c, "development", 0)["secrets"][0].update(value=SECRET_LOOKING),
+     "platform:environments.development.apps[0].secrets[0].value", "secret values never go in a config object"),
+    ("raft quorum even", lambda c: c["platform:vault"].update(replicas=4),
+     "platform:vault.replicas", "breaks Raft quorum"),
+    ("raft quorum single", lambda c: c["platform:vault"].update(replicas=1),
+     "platform:vault.replicas", "breaks Raft quorum"),
+    ("replicas wrong type", lambda c: c["platform:vault"].update(replicas="three"),
+     "platform:vault.replicas", "must be a valid integer"),
+    ("unknown top-level key", lambda c: c.update({"platform:vaultReplicas": 3}),
+     "platform:vaultReplicas", "is not a known setting"),
+    ("unknown nested key", lambda c: c["platform:cluster"].update(endpointt="https://x"),
+     "platform:cluster.endpointt", "is not a known setting"),
+    ("missing cluster name", lambda c: c["platform:cluster"].pop("name"),
+     "platform:cluster.name", "is required"),
+    ("missing environments", lambda c: c.pop("platform:environments"),
+     "platform:environments", "is required"),
+    ("random without length", lambda c: _app(c, "development", 0)["secrets"][0].pop("length"),
+     "platform:environments.development.apps[0].secrets[0].length", "is required for source random"),
+    ("random too short", lambda c: _app(c, "development", 0)["secrets"][0].update(length=8),
+     "platform:environments.development.apps[0].secrets[0].length", "between 16 and 128"),
+    ("random without rotation", lambda c: _app(c, "development", 0)["secrets"][0].pop("rotation"),
+     "platform:environments.development.apps[0].secrets[0].rotation", "rotation keeper"),
+    ("config without configKey", lambda c: _app(c, "development", 2)["secrets"][0].pop("configKey"),
+     "platform:environments.development.apps[2].secrets[0].configKey", "is required for source config"),
+    ("external with length", lambda c: _app(c, "development", 1)["secrets"][1].update(length=32),
+     "platform:environments.development.apps[1].secrets[1].length", "applies only to source random"),
+    ("oidc mismatch", lambda c: c["platform:cluster"].update(
+        oidcIssuerUrl="https://oidc.eks.eu-west-1.amazonaws.com/id/FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
+     "platform:cluster.oidcProviderArn", "names a different OIDC issuer"),
+    ("account mismatch", lambda c: c["platform:aws"].update(accountId="999999999999"),
+     "platform:cluster.oidcProviderArn", "belongs to another account"),
+    ("region mismatch", lambda c: c["platform:aws"].update(region="us-east-1"),
+     "platform:cluster.oidcIssuerUrl", "another region"),
+    ("bad cidr", lambda c: c["platform:cluster"].update(apiServerCidrs=["10.10.0.1/16"]),
+     "platform:cluster.apiServerCidrs[0]", "is not a CIDR block"),
+    ("unknown chart override", lambda c: c.update({"platform:charts": {"vaultt": "1.0.0"}}),
+     "platform:charts.vaultt", "is not a chart this platform installs"),
+    ("chart version not pinned", lambda c: c.update({"platform:charts": {"vault": "latest"}}),
+     "platform:charts.vault", "must match pattern"),
+    ("phase out of range", lambda c: c.update({"platform:vaultPhase": 3}),
+     "platform:vaultPhase", "use 1 for the first run"),
+    ("refresh interval words", lambda c: c["platform:environments"]["staging"].update(refreshInterval="1 hour"),
+     "platform:environments.staging.refreshInterval", "whole number of s, m or h"),
+    ("sync policy unknown", lambda c: c["platform:environments"]["staging"].update(syncPolicy="auto"),
+     "platform:environments.staging.syncPolicy", "use `automated` or `manual`"),
+    ("environments not an object", lambda c: c.update({"platform:environments": ["staging"]}),
+     "platform:environments", "must be a valid dictionary"),
+    ("no apps", lambda c: c["platform:environments"]["staging"].update(apps=[]),
+     "platform:environments.staging.apps", "at least 1 item"),
+    ("protect not boolean", lambda c: c.update({"platform:protectStateful": "yes"}),
+     "platform:protectStateful", "has the wrong type"),
+    ("admin arn not a role", lambda c: c["platform:aws"].update(adminRoleArns=["arn:aws:iam::111111111111:user/bob"]),
+     "platform:aws.adminRoleArns[0]", "must match pattern"),
+]
+
+
+@pytest.mark.parametrize(("edit", "path", "words"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+def test_bad_config_names_the_key_and_the_fix(edit: Edit, path: str, words: str) -> None:
+    config = stack_config_objects("dev")
+    edit(config)
+    raw = _raw(config)
+    raw["paymentsStripeApiKey"] = "placeholder"
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, "dev", ["paymentsStripeApiKey"])
+    lines = [line for line in str(caught.value).splitlines() if line.startswith("  - ")]
+    matching = [line for line in lines if f"- {path}: " in line]
+    assert matching, f"no problem reported at {path}; got:\n" + "\n".join(lines)
+    assert any(words in line and "Fix: " in line for line in matching), "\n".join(matching)
+    assert SECRET_LOOKING not in str(caught.value)
+
+
+def test_there_are_at_least_twenty_bad_config_cases() -> None:
+    assert len(BAD_CASES) >= 20
+
+
+def test_committed_stack_files_are_valid() -> None:
+    for stack in ("dev", "prod"):
+        raw, secrets = _valid_raw(stack)
+        parse_stack_config(raw, stack, secrets)
+
+
+def test_config_secret_missing_says_which_command_to_run() -> None:
+    raw, _ = _valid_raw()
+    del raw["paymentsStripeApiKey"]
+    with pytest.raises(ConfigError, match=r"platform:paymentsStripeApiKey: is not set\. Fix: run `pulumi config set --secret paymentsStripeApiKey"):
+        parse_stack_config(raw, "dev", [])
+
+
+def test_config_secret_stored_in_plain_text_is_refused_without_echoing_it() -> None:
+    raw, _ = _valid_raw()
+    raw["paymentsStripeApiKey"] = SECRET_LOOKING
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, "dev", secret_keys=[])
+    assert "platform:paymentsStripeApiKey: is stored in plain text in the stack file" in str(caught.value)
+    assert SECRET_LOOKING not in str(caught.value)
+
+
+def test_settings_object_stored_as_secret_is_refused() -> None:
+    raw, secrets = _valid_raw()
+    with pytest.raises(ConfigError, match=r"platform:gitops: is stored as a secret, but it is settings"):
+        parse_stack_config(raw, "dev", [*secrets, "gitops"])
+
+
+def test_all_problems_are_reported_at_once() -> None:
+    config = stack_config_objects("dev")
+    config["platform:vault"]["replicas"] = 2
+    _app(config, "development", 0)["secrets"][0]["length"] = 8
+    raw = _raw(config)
+    raw["paymentsStripeApiKey"] = "x"
+    with pytest.raises(ConfigError) as caught:
+        parse_stack_config(raw, "dev", ["paymentsStripeApiKey"])
+    assert len(caught.value.issues) == 2
+
+
+def test_program_registers_nothing_when_config_is_invalid() -> None:
+    config = stack_config_objects("dev")
+    config["platform:vault"]["replicas"] = 2
+    monitor = RecordingMonitor(PlanMocks(MockIdentity()))
+    with pytest.raises(ConfigError, match="breaks Raft quorum"):
+        run_program(stack_input_from_objects("dev", config), monitor=monitor)
+    assert monitor.records == []
+
+
+def _plan_cli(tmp_path: Path, config: dict[str, Any]) -> subprocess.CompletedProcess[str]:
+    """Run the plan command on a copy of the project whose dev stack file holds ``config``."""
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (root / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    out = tmp_path / "plan"
+    return subprocess.run(
+        [sys.executable, "-m", "planner", "--stack", "dev", "--root", str(root), "--out", str(out)],
+        cwd=ROOT, capture_output=True, text=True, check=False,
+    )
+
+
+def test_plan_command_on_bad_config_exits_2_without_traceback_or_plan(tmp_path: Path) -> None:
+    config = stack_config_objects("dev")
+    _app(config, "staging", 0)["secrets"][1]["backend"] = "gcp"
+    _app(config, "staging", 0)["secrets"][0]["value"] = SECRET_LOOKING
+    result = _plan_cli(tmp_path, config)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr + result.stdout
+    assert "platform:environments.staging.apps[0].secrets[1].backend: must be 'vault' or 'aws'" in result.stderr
+    assert SECRET_LOOKING not in result.stderr + result.stdout
+    assert not (tmp_path / "plan" / "dev").exists()
+
+
+def test_plan_command_on_valid_copy_writes_the_plan(tmp_path: Path) -> None:
+    result = _plan_cli(tmp_path, stack_config_objects("dev"))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "plan" / "dev" / "resources.json").is_file()
