@@ -6,7 +6,9 @@ STACK ?= dev
 PHASE ?=
 PLAN_ARGS := --stack $(STACK) $(if $(PHASE),--phase $(PHASE))
 
-.PHONY: venv plan plans test lint typecheck ci clean
+POLICY_CONFIG ?=
+
+.PHONY: venv plan plans policy test lint typecheck ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +27,10 @@ plans: venv
 	$(PY) -m planner --stack prod
 	$(PY) -m planner --stack dev --phase 1
 	$(PY) -m planner --stack prod --phase 1
+
+## Run the policy pack offline over a plan (STACK=dev, or PLAN=<path to resources.json>).
+policy: venv
+	$(PY) -m policies.runner --plan $(or $(PLAN),build/plan/$(STACK)/resources.json) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
 
 ## Run every test.
 test: venv

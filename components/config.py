@@ -85,6 +85,10 @@ class AwsConfig(_Model):
         Field(min_length=1),
     ]
     """Roles that administer KMS keys and secrets; include the role that runs `pulumi up`."""
+    secret_recovery_window_days: Annotated[int, Field(ge=7, le=30)] = 30
+    """Days a deleted Secrets Manager secret stays recoverable (7 to 30)."""
+    alarm_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
+    """Addresses subscribed to the alarm on unexpected secret reads."""
 
 
 class GitOpsConfig(_Model):
@@ -219,6 +223,8 @@ _FIX_HINTS = {
     "environments": "write a mapping of environment name (development, staging, production) to its settings",
     "adminRoleArns": "list IAM role ARNs such as `arn:aws:iam::<account>:role/platform-deployer`",
     "apps": "list at least one app",
+    "secretRecoveryWindowDays": "use 7 to 30 days (prod: 30)",
+    "alarmEmails": "list e-mail addresses such as `platform-oncall@example.com`",
 }
 
 

@@ -50,7 +50,12 @@ def irsa_role_name(cluster_name: str, namespace: str, service_account: str) -> s
 
 
 class IrsaRole(pulumi.ComponentResource):
-    """A role bound to one service account, with one inline permission document."""
+    """A role bound to one service account, with one inline permission document.
+
+    The document may be attached after construction (``attach_policy``): a KMS key
+    policy must name roles that already exist, while the role's own policy names
+    the key, so the order is role -> key -> role policy.
+    """
 
     arn: pulumi.Output[str]
     role_name: str
@@ -62,14 +67,18 @@ class IrsaRole(pulumi.ComponentResource):
         cluster: ClusterConfig,
         namespace: str,
         service_account: str,
-        policy_document: pulumi.Input[dict[str, Any]],
         aws_provider: aws.Provider,
+        policy_document: pulumi.Input[dict[str, Any]] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:aws:IrsaRole", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        self._name = name
+        self._aws_provider = aws_provider
+        self._policy: aws.iam.RolePolicy | None = None
+        self.namespace = namespace
+        self.service_account = service_account
         self.role_name = irsa_role_name(cluster.name, namespace, service_account)
-        role = aws.iam.Role(
+        self.role = aws.iam.Role(
             name,
             name=self.role_name,
             assume_role_policy=json.dumps(
@@ -78,14 +87,22 @@ class IrsaRole(pulumi.ComponentResource):
             ),
             max_session_duration=3600,
             tags={"kubernetes-namespace": namespace, "kubernetes-service-account": service_account},
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, provider=aws_provider),
         )
-        aws.iam.RolePolicy(
-            name,
-            role=role.id,
+        self.arn = self.role.arn
+        if policy_document is not None:
+            self.attach_policy(policy_document)
+        self.register_outputs({"arn": self.arn})
+
+    def attach_policy(self, policy_document: pulumi.Input[dict[str, Any]]) -> aws.iam.RolePolicy:
+        """The role's single inline policy; a second call is a programming error."""
+        if self._policy is not None:
+            raise ValueError(f"IRSA role {self._name} already has its policy")
+        self._policy = aws.iam.RolePolicy(
+            self._name,
+            role=self.role.id,
             name=f"{self.role_name}-permissions",
             policy=pulumi.Output.from_input(policy_document).apply(lambda doc: json.dumps(doc, sort_keys=True)),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, provider=self._aws_provider),
         )
-        self.arn = role.arn
-        self.register_outputs({"arn": self.arn})
+        return self._policy

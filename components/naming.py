@@ -32,3 +32,7 @@ def eso_service_account(scope: str, backend: Backend) -> str:
 def store_name(scope: str, backend: Backend) -> str:
     """The ClusterSecretStore of one scope and backend, e.g. `staging-vault`."""
     return f"{scope}-{backend}"
+
+# Argo CD's own secrets (app `argocd` of the `platform` scope), written by their owners.
+PLATFORM_SECRET_KEYS = ("repo-credential", "sso-client-secret", "notifications-token")
+PLATFORM_APP = "argocd"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.aws_secrets import AwsSecrets
 from components.config import PlatformConfig
 from components.namespaces import Namespaces
 from components.providers import aws_provider, kubernetes_provider
@@ -30,6 +31,13 @@ class Platform(pulumi.ComponentResource):
             settings=settings,
             provider=self.k8s_provider,
             protect=protected,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.aws_secrets = AwsSecrets(
+            "aws-secrets",
+            config=config,
+            aws_provider=self.aws_provider,
+            protect=settings.protect_stateful,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespaces = sorted(ns.by_name)

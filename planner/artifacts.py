@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from planner.access_matrix import write_access_matrix
+
 Resources = Sequence[Mapping[str, Any]]
 Writer = Callable[[Resources], dict[str, str]]
 
@@ -77,17 +79,51 @@ def write_manifests(resources: Resources) -> dict[str, str]:
     return files
 
 
-def component_of(resource: Mapping[str, Any]) -> str:
-    """The platform component a resource belongs to (second element of its URN type chain)."""
-    chain = resource["urn"].split("::")[2].split("$")
-    return chain[1] if len(chain) > 2 else chain[0]
+# Where each kind of resource keeps its IAM document, and what to call it.
+IAM_DOCUMENTS = {
+    "aws:iam/role:Role": ("assumeRolePolicy", "trust"),
+    "aws:iam/rolePolicy:RolePolicy": ("policy", "role-policy"),
+    "aws:iam/policy:Policy": ("policy", "policy"),
+    "aws:kms/key:Key": ("policy", "key-policy"),
+    "aws:secretsmanager/secretPolicy:SecretPolicy": ("policy", "secret-policy"),
+    "aws:sns/topicPolicy:TopicPolicy": ("policy", "topic-policy"),
+    "aws:s3/bucketPolicy:BucketPolicy": ("policy", "bucket-policy"),
+}
+
+
+def iam_documents(resources: Resources) -> dict[str, dict[str, Any]]:
+    """`<kind>-<resource name>` -> the parsed document, for every IAM document registered."""
+    docs: dict[str, dict[str, Any]] = {}
+    for r in resources:
+        field_kind = IAM_DOCUMENTS.get(r["type"])
+        if field_kind and isinstance(r["inputs"].get(field_kind[0]), str):
+            docs[f"{field_kind[1]}-{_safe(r['name'])}"] = json.loads(r["inputs"][field_kind[0]])
+    return docs
+
+
+def write_iam(resources: Resources) -> dict[str, str]:
+    return {f"iam/{name}.json": json.dumps(doc, indent=2, sort_keys=True) + "\n" for name, doc in iam_documents(resources).items()}
+
+
+def top_components(resources: Resources) -> dict[str, str]:
+    """URN -> type of the platform component (a direct child of the root component) it belongs to."""
+    by_urn = {r["urn"]: r for r in resources}
+    root = next((r["urn"] for r in resources if r["parent"] not in by_urn), None)
+    owner: dict[str, str] = {}
+    for r in resources:
+        node = r
+        while node["parent"] in by_urn and node["parent"] != root:
+            node = by_urn[node["parent"]]
+        owner[r["urn"]] = node["type"] if node["parent"] == root else r["type"]
+    return owner
 
 
 def resource_counts(resources: Resources) -> tuple[Counter[str], Counter[str]]:
-    """Custom resources per component and per type."""
+    """Cloud and cluster objects per platform component and per type (providers excluded)."""
+    owner = top_components(resources)
     custom = [r for r in resources if r["custom"] and not r["type"].startswith("pulumi:providers:")]
-    return Counter(component_of(r) for r in custom), Counter(r["type"] for r in custom)
+    return Counter(owner[r["urn"]] for r in custom), Counter(r["type"] for r in custom)
 
 
 # The one list of artifact writers; later components append theirs here.
-ARTIFACT_WRITERS: tuple[Writer, ...] = (write_resources, write_manifests)
+ARTIFACT_WRITERS: tuple[Writer, ...] = (write_resources, write_manifests, write_iam, write_access_matrix)

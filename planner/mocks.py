@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import pulumi
 from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
@@ -66,6 +67,14 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.records: list[dict[str, Any]] = []
         self._lock = threading.Lock()
 
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        """As the engine does: the full chain of parent types, without the root stack's."""
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != "pulumi:pulumi:Stack":
+                type_ = f"{qualified}${type_}"
+        return "urn:pulumi:" + "::".join([pulumi.get_stack(), pulumi.get_project(), type_, name])
+
     def RegisterResource(self, request: Any) -> Any:  # noqa: N802 - gRPC method name
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
@@ -77,6 +86,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             "type": request.type,
             "name": request.name,
             "urn": response.urn,
+            "id": response.id or None,
             "parent": request.parent or None,
             "custom": bool(request.custom),
             "provider": request.provider.rsplit("::", 1)[0] if request.custom and request.provider else None,

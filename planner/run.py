@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import json
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi.resource as pulumi_resource
 from pulumi.runtime import settings as runtime_settings
 
 from planner.mocks import MockIdentity, PlanMocks, RecordingMonitor
@@ -52,6 +52,40 @@ def identity_from_config(stack_input: StackInput) -> MockIdentity:
     )
 
 
+@contextlib.contextmanager
+def constructor_order() -> Iterator[list[tuple[str, str]]]:
+    """Record (qualified type, name) of each resource as its constructor runs.
+
+    RegisterResource calls reach the monitor when a resource's inputs resolve,
+    which varies between runs; the order constructors run in does not, so the
+    plan lists resources in that order.
+    """
+    order: list[tuple[str, str]] = []
+    qualified_types: dict[int, str] = {}
+    original = pulumi_resource.register_resource
+
+    def recording(res: Any, ty: str, name: str, *args: Any, **kwargs: Any) -> None:
+        opts = args[4] if len(args) > 4 else kwargs.get("opts")
+        parent = getattr(opts, "parent", None)
+        parent_type = qualified_types.get(id(parent)) if parent is not None else None
+        qualified = f"{parent_type}${ty}" if parent_type else ty
+        if ty != "pulumi:pulumi:Stack":
+            qualified_types[id(res)] = qualified
+        order.append((qualified, name))
+        original(res, ty, name, *args, **kwargs)
+
+    pulumi_resource.register_resource = recording
+    try:
+        yield order
+    finally:
+        pulumi_resource.register_resource = original
+
+
+def _urn_key(urn: str) -> tuple[str, str]:
+    parts = urn.split("::")
+    return parts[2], parts[3]
+
+
 def run_program(
     stack_input: StackInput,
     program: Callable[[], None] | None = None,
@@ -78,12 +112,13 @@ def run_program(
 
     @pulumi.runtime.test
     def _run() -> None:
-        # One worker thread: RPCs reach the monitor in a deterministic order.
-        asyncio.get_event_loop().set_default_executor(ThreadPoolExecutor(max_workers=1))
         chosen()
 
-    try:
-        _run()
-    finally:
-        runtime_settings.ROOT.set(None)
-    return Recording(stack=stack_input.stack, resources=list(monitor.records))
+    with constructor_order() as order:
+        try:
+            _run()
+        finally:
+            runtime_settings.ROOT.set(None)
+    position = {key: i for i, key in reversed(list(enumerate(order)))}
+    resources = sorted(monitor.records, key=lambda r: position.get(_urn_key(r["urn"]), len(position)))
+    return Recording(stack=stack_input.stack, resources=resources)

@@ -1,0 +1,353 @@
+"""AWS Secrets Manager secrets, their KMS key, the stores' IRSA roles and the access alarm.
+
+One secret per value, named ``<scope>/<app>/<key>`` (scope: an environment, or
+``platform`` for Argo CD's own secrets), rather than one JSON map per app. A map
+costs $0.40 a month per app instead of per value, but it would mix values the
+program writes with ``external`` values their owners write (the program would have
+to overwrite the owner's value to update its own), rotate every key of the app
+together, and let the resource policy grant only app-wide. Per-value secrets keep
+each value's owner, rotation and policy separate; ESO caches nothing across
+keys either way, so API calls are the same.
+
+Every grant is scoped to one environment: the store's IRSA role reads
+``secret:<env>/*`` and decrypts only through Secrets Manager for those secrets'
+ARNs (``kms:EncryptionContext:SecretARN``), the key policy says the same, and each
+secret's resource policy denies reads to everyone but its environment's reader and
+the administrators. The environments of one stack share the key.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_aws as aws
+
+from components.config import PlatformConfig, SecretSpec
+from components.irsa import IrsaRole
+from components.kms import KmsKey, key_policy
+from components.naming import (
+    ESO_NAMESPACE,
+    PLATFORM_APP,
+    PLATFORM_SCOPE,
+    PLATFORM_SECRET_KEYS,
+    eso_service_account,
+    secret_path,
+)
+from components.secret_values import managed_value
+
+READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Partition, region and account every ARN is built from."""
+
+    partition: str
+    region: str
+    account_id: str
+
+    def secret_arn_pattern(self, scope: str) -> str:
+        # AWS appends "-<6 random characters>" to secret ARNs; the scope's "/" keeps
+        # `staging/*` from matching a `staging-x/...` name.
+        return f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:secret:{scope}/*"
+
+    @property
+    def secretsmanager_service(self) -> str:
+        return f"secretsmanager.{self.region}.amazonaws.com"
+
+
+@dataclass(frozen=True)
+class ManagedSecret:
+    """One secret this component creates; ``spec`` is None for the platform's own (external) secrets."""
+
+    scope: str
+    app: str
+    key: str
+    spec: SecretSpec | None
+
+    @property
+    def name(self) -> str:
+        return secret_path(self.scope, self.app, self.key)
+
+    @property
+    def source(self) -> str:
+        return self.spec.source if self.spec else "external"
+
+
+def managed_secrets(config: PlatformConfig) -> list[ManagedSecret]:
+    """Every AWS-backed app secret of the stack, then the platform's own secrets."""
+    apps = [
+        ManagedSecret(env, app.name, spec.key, spec)
+        for env, env_cfg in config.settings.environments.items()
+        for app in env_cfg.apps
+        for spec in app.secrets
+        if spec.backend == "aws"
+    ]
+    return apps + [ManagedSecret(PLATFORM_SCOPE, PLATFORM_APP, key, None) for key in PLATFORM_SECRET_KEYS]
+
+
+def reader_policy(ctx: AwsContext, scope: str, key_arn: str) -> dict[str, Any]:
+    """What a store's IRSA role may do: read its scope's secrets and decrypt them through Secrets Manager."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ReadScopeSecrets",
+                "Effect": "Allow",
+                "Action": READ_ACTIONS,
+                "Resource": ctx.secret_arn_pattern(scope),
+            },
+            {
+                "Sid": "DecryptScopeSecretsThroughSecretsManager",
+                "Effect": "Allow",
+                "Action": "kms:Decrypt",
+                "Resource": key_arn,
+                "Condition": {
+                    "StringEquals": {"kms:ViaService": ctx.secretsmanager_service},
+                    "StringLike": {"kms:EncryptionContext:SecretARN": ctx.secret_arn_pattern(scope)},
+                },
+            },
+        ],
+    }
+
+
+def secrets_key_statements(ctx: AwsContext, readers: Mapping[str, str], admin_arns: Sequence[str]) -> list[dict[str, Any]]:
+    """Key usage: each reader decrypts only its scope's secrets; administrators write values, all through Secrets Manager."""
+    statements: list[dict[str, Any]] = [
+        {
+            "Sid": f"Read{scope.capitalize()}SecretsThroughSecretsManager",
+            "Effect": "Allow",
+            "Principal": {"AWS": role_arn},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"kms:ViaService": ctx.secretsmanager_service, "kms:CallerAccount": ctx.account_id},
+                "StringLike": {"kms:EncryptionContext:SecretARN": ctx.secret_arn_pattern(scope)},
+            },
+        }
+        for scope, role_arn in sorted(readers.items())
+    ]
+    statements.append(
+        {
+            "Sid": "AdministratorsUseThroughSecretsManager",
+            "Effect": "Allow",
+            "Principal": {"AWS": sorted(admin_arns)},
+            "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": ctx.secretsmanager_service, "kms:CallerAccount": ctx.account_id}},
+        }
+    )
+    return statements
+
+
+def secret_resource_policy(reader_arn: str, admin_arns: Sequence[str]) -> dict[str, Any]:
+    """Deny reads of one secret to every principal but its scope's reader and the administrators."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyReadsToAllButReaderAndAdministrators",
+                "Effect": "Deny",
+                # Deny for everyone ("*") except the principals the condition names.
+                "Principal": {"AWS": "*"},
+                "Action": "secretsmanager:GetSecretValue",
+                "Resource": "*",  # in a resource policy: this secret
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted([reader_arn, *admin_arns])}},
+            }
+        ],
+    }
+
+
+def access_alarm_pattern(ctx: AwsContext, scopes: Sequence[str], expected_role_arns: Sequence[str]) -> dict[str, Any]:
+    """EventBridge pattern: GetSecretValue on the platform's secrets by anyone but the expected roles.
+
+    IRSA callers appear as assumed-role sessions, so the role is
+    ``userIdentity.sessionContext.sessionIssuer.arn``; callers that are not assumed
+    roles (IAM users, root) have no session issuer and are matched by type.
+    """
+    secret_ids: list[Any] = []
+    for scope in sorted(scopes):
+        secret_ids += [{"prefix": f"{scope}/"}, {"prefix": ctx.secret_arn_pattern(scope)[:-1]}]
+    return {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["secretsmanager.amazonaws.com"],
+            "eventName": ["GetSecretValue"],
+            "requestParameters": {"secretId": secret_ids},
+            "$or": [
+                {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": sorted(expected_role_arns)}]}}}},
+                {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
+            ],
+        },
+    }
+
+
+def alarm_key_statements(ctx: AwsContext) -> list[dict[str, Any]]:
+    """EventBridge must encrypt what it publishes to the KMS-encrypted topic."""
+    return [
+        {
+            "Sid": "EventBridgePublishesToEncryptedTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+        }
+    ]
+
+
+def topic_policy(topic_arn: str, rule_arn: str) -> dict[str, Any]:
+    """Only the alarm rule may publish to the topic."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "AlarmRulePublishes",
+                "Effect": "Allow",
+                "Principal": {"Service": "events.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+            }
+        ],
+    }
+
+
+def _reader_policy_for(scope: str) -> Callable[[list[Any]], dict[str, Any]]:
+    return lambda args: reader_policy(args[0], scope, args[1])
+
+
+class AwsSecrets(pulumi.ComponentResource):
+    """Secrets Manager secrets per environment and app, the stores' IRSA roles, and the access alarm."""
+
+    reader_roles: dict[str, IrsaRole]
+    secret_arns: dict[str, pulumi.Output[str]]
+    key_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        config: PlatformConfig,
+        aws_provider: aws.Provider,
+        protect: bool = False,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("platform:aws:AwsSecrets", name, None, opts)
+        settings = config.settings
+        cluster = settings.cluster.name
+        aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider, parent=self)).partition
+        ctx_output = partition.apply(lambda p: AwsContext(p, settings.aws.region, settings.aws.account_id))
+        admins = list(settings.aws.admin_role_arns)
+        scopes = [*settings.environments, PLATFORM_SCOPE]
+
+        # Roles first: the key policy below names them, and KMS refuses principals that do not exist.
+        self.reader_roles = {
+            scope: IrsaRole(
+                f"eso-{scope}-aws",
+                cluster=settings.cluster,
+                namespace=ESO_NAMESPACE,
+                service_account=eso_service_account(scope, "aws"),
+                aws_provider=aws_provider,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for scope in scopes
+        }
+        reader_arns = pulumi.Output.all(*[role.arn for role in self.reader_roles.values()]).apply(
+            lambda arns: dict(zip(self.reader_roles, arns, strict=True))
+        )
+        key = KmsKey(
+            "secrets",
+            alias=f"{cluster}/secrets-manager",
+            description=f"Secrets Manager values of the {cluster} platform",
+            aws_provider=aws_provider,
+            protect=protect,
+            policy=pulumi.Output.all(ctx_output, reader_arns).apply(
+                lambda args: key_policy(admin_arns=admins, usage_statements=secrets_key_statements(args[0], args[1], admins))
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        for scope, role in self.reader_roles.items():
+            role.attach_policy(pulumi.Output.all(ctx_output, key.arn).apply(_reader_policy_for(scope)))
+
+        self.secret_arns = {}
+        for managed in managed_secrets(config):
+            resource_name = managed.name.replace("/", "-")
+            secret = aws.secretsmanager.Secret(
+                resource_name,
+                name=managed.name,
+                description=f"{managed.source} value of {managed.app} in {managed.scope}, read through ESO",
+                kms_key_id=key.arn,
+                recovery_window_in_days=settings.aws.secret_recovery_window_days,
+                tags={"environment": managed.scope, "app": managed.app, "managed-by": "pulumi"},
+                opts=aws_opts,
+            )
+            aws.secretsmanager.SecretPolicy(
+                resource_name,
+                secret_arn=secret.arn,
+                block_public_policy=True,
+                policy=self.reader_roles[managed.scope].arn.apply(
+                    lambda arn: json.dumps(secret_resource_policy(arn, admins), sort_keys=True)
+                ),
+                opts=aws_opts,
+            )
+            value = managed_value(resource_name, managed.spec, config, parent=self) if managed.spec else None
+            if value is not None:  # external values belong to their owners: never written or read here
+                aws.secretsmanager.SecretVersion(resource_name, secret_id=secret.arn, secret_string=value, opts=aws_opts)
+            self.secret_arns[managed.name] = secret.arn
+
+        self.alarm_topic_arn = self._access_alarm(ctx_output, scopes, admins, cluster, settings.aws.alarm_emails, aws_provider, protect)
+        self.key_arn = key.arn
+        self.register_outputs({"keyArn": self.key_arn, "alarmTopicArn": self.alarm_topic_arn})
+
+    def _access_alarm(
+        self,
+        ctx_output: pulumi.Output[AwsContext],
+        scopes: Sequence[str],
+        admins: Sequence[str],
+        cluster: str,
+        emails: Sequence[str],
+        aws_provider: aws.Provider,
+        protect: bool,
+    ) -> pulumi.Output[str]:
+        """EventBridge rule on CloudTrail's GetSecretValue events to a KMS-encrypted SNS topic."""
+        aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        alarm_key = KmsKey(
+            "alarms",
+            alias=f"{cluster}/secret-access-alarms",
+            description=f"Secret access alarm topic of the {cluster} platform",
+            aws_provider=aws_provider,
+            protect=protect,
+            policy=ctx_output.apply(lambda ctx: key_policy(admin_arns=admins, usage_statements=alarm_key_statements(ctx))),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        topic = aws.sns.Topic("secret-access-alarm", name=f"{cluster}-secret-access-alarm", kms_master_key_id=alarm_key.arn, opts=aws_opts)
+        expected = pulumi.Output.all(*[r.arn for r in self.reader_roles.values()]).apply(lambda arns: [*arns, *admins])
+        rule = aws.cloudwatch.EventRule(
+            "secret-access-alarm",
+            name=f"{cluster}-unexpected-secret-reads",
+            description="GetSecretValue on platform secrets by a principal other than the stores' roles and administrators",
+            # GetSecretValue is a read-only management event: only this state delivers it.
+            state="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
+            event_pattern=pulumi.Output.all(ctx_output, expected).apply(
+                lambda args: json.dumps(access_alarm_pattern(args[0], scopes, args[1]), sort_keys=True)
+            ),
+            opts=aws_opts,
+        )
+        aws.sns.TopicPolicy(
+            "secret-access-alarm",
+            arn=topic.arn,
+            policy=pulumi.Output.all(topic.arn, rule.arn).apply(lambda a: json.dumps(topic_policy(a[0], a[1]), sort_keys=True)),
+            opts=aws_opts,
+        )
+        aws.cloudwatch.EventTarget("secret-access-alarm", rule=rule.name, arn=topic.arn, opts=aws_opts)
+        for i, email in enumerate(emails):
+            aws.sns.TopicSubscription(f"secret-access-alarm-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=aws_opts)
+        return topic.arn

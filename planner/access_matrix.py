@@ -1,0 +1,50 @@
+"""access-matrix.md and .json: principal x secret path -> allowed, for every backend.
+
+Each backend's cells are computed from the documents the program registered
+(never from a second hand-written table); a source per backend, listed once.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict
+from typing import Any
+
+from planner.access_cell import AccessCell
+from planner.iam_access import aws_access_matrix
+
+Resources = Sequence[Mapping[str, Any]]
+MATRIX_SOURCES: tuple[tuple[str, Callable[[Resources], list[AccessCell]]], ...] = (("aws", aws_access_matrix),)
+
+
+def access_cells(resources: Resources) -> list[AccessCell]:
+    return sorted(cell for _, source in MATRIX_SOURCES for cell in source(resources))
+
+
+def _markdown(cells: Sequence[AccessCell]) -> str:
+    lines = ["# Access matrix", "", "Derived from the registered policies and roles; `yes` = the principal can read the path.", ""]
+    for backend, _ in MATRIX_SOURCES:
+        mine = [c for c in cells if c.backend == backend]
+        lines += [f"## {backend}", ""]
+        if not mine:
+            lines += ["(no principals or secrets in this plan)", ""]
+            continue
+        principals = sorted({(c.principal, c.via) for c in mine})
+        paths = sorted({c.path for c in mine})
+        allowed = {(c.principal, c.via, c.path): c.allowed for c in mine}
+        lines.append("| path | " + " | ".join(f"{p.rsplit(':', 1)[-1]} ({v})" for p, v in principals) + " |")
+        lines.append("|---|" + "---|" * len(principals))
+        for path in paths:
+            marks = ["yes" if allowed.get((p, v, path)) else "no" for p, v in principals]
+            lines.append(f"| `{path}` | " + " | ".join(marks) + " |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_access_matrix(resources: Resources) -> dict[str, str]:
+    cells = access_cells(resources)
+    return {
+        "access-matrix.json": json.dumps([asdict(c) for c in cells], indent=2, sort_keys=True) + "\n",
+        "access-matrix.md": _markdown(cells),
+    }
