@@ -1,0 +1,226 @@
+"""AWS: secrets, key, per-environment IRSA readers, resource policies, alarm, and the evaluated access matrix."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+import pytest
+
+from components.aws_secrets import (
+    AwsContext,
+    access_alarm_pattern,
+    reader_policy,
+    secret_resource_policy,
+    secrets_key_statements,
+)
+from planner.access_matrix import write_access_matrix
+from planner.iam_access import aws_access_matrix
+from planner.mocks import SECRET
+from planner.run import Recording
+from tests.conftest import STACKS, stack_config_objects
+
+CTX = AwsContext("aws", "eu-west-1", "111111111111")
+SECRET_TYPE = "aws:secretsmanager/secret:Secret"
+VERSION_TYPE = "aws:secretsmanager/secretVersion:SecretVersion"
+POLICY_TYPE = "aws:secretsmanager/secretPolicy:SecretPolicy"
+ROLE_TYPE = "aws:iam/role:Role"
+PLATFORM_SECRETS = ["platform/argocd/notifications-token", "platform/argocd/repo-credential", "platform/argocd/sso-client-secret"]
+
+
+def expected_aws_secrets(stack: str) -> dict[str, str]:
+    """secret name -> source, straight from the stack file."""
+    out = {}
+    for env, env_cfg in stack_config_objects(stack)["platform:environments"].items():
+        for app in env_cfg["apps"]:
+            for s in app["secrets"]:
+                if s["backend"] == "aws":
+                    out[f"{env}/{app['name']}/{s['key']}"] = s["source"]
+    out.update(dict.fromkeys(PLATFORM_SECRETS, "external"))
+    return out
+
+
+def scopes(stack: str) -> list[str]:
+    return [*stack_config_objects(stack)["platform:environments"], "platform"]
+
+
+# --- pure builders --------------------------------------------------------------
+
+def test_reader_policy_reads_and_decrypts_one_environment_only() -> None:
+    doc = reader_policy(CTX, "staging", "arn:aws:kms:eu-west-1:111111111111:key/k")
+    assert doc["Statement"] == [
+        {"Sid": "ReadScopeSecrets", "Effect": "Allow",
+         "Action": ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"],
+         "Resource": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:staging/*"},
+        {"Sid": "DecryptScopeSecretsThroughSecretsManager", "Effect": "Allow", "Action": "kms:Decrypt",
+         "Resource": "arn:aws:kms:eu-west-1:111111111111:key/k",
+         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com"},
+                       "StringLike": {"kms:EncryptionContext:SecretARN": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:staging/*"}}},
+    ]
+
+
+def test_key_statements_scope_each_reader_and_keep_admins_to_secrets_manager() -> None:
+    statements = secrets_key_statements(CTX, {"staging": "arn:aws:iam::111111111111:role/r-staging"}, ["arn:aws:iam::111111111111:role/admin"])
+    reader, admin = statements
+    assert reader["Principal"] == {"AWS": "arn:aws:iam::111111111111:role/r-staging"}
+    assert reader["Action"] == "kms:Decrypt"
+    assert reader["Condition"]["StringLike"] == {"kms:EncryptionContext:SecretARN": CTX.secret_arn_pattern("staging")}
+    assert reader["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.eu-west-1.amazonaws.com"
+    assert admin["Condition"]["StringEquals"]["kms:ViaService"] == "secretsmanager.eu-west-1.amazonaws.com"
+    assert "kms:*" not in admin["Action"]
+
+
+def test_resource_policy_denies_everyone_but_reader_and_admins() -> None:
+    doc = secret_resource_policy("arn:aws:iam::1:role/reader", ["arn:aws:iam::1:role/admin"])
+    (statement,) = doc["Statement"]
+    assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
+    assert statement["Action"] == "secretsmanager:GetSecretValue"
+    assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::1:role/admin", "arn:aws:iam::1:role/reader"]}}
+
+
+def test_alarm_pattern_matches_unexpected_sessions_and_non_role_callers() -> None:
+    pattern = access_alarm_pattern(CTX, ["staging", "platform"], ["arn:aws:iam::111111111111:role/r"])
+    assert pattern["detail"]["eventName"] == ["GetSecretValue"]
+    assert pattern["detail"]["requestParameters"]["secretId"] == [
+        {"prefix": "platform/"}, {"prefix": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:platform/"},
+        {"prefix": "staging/"}, {"prefix": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:staging/"},
+    ]
+    assert pattern["detail"]["$or"] == [
+        {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": ["arn:aws:iam::111111111111:role/r"]}]}}}},
+        {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
+    ]
+
+
+# --- what the program registers ---------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_secret_per_value_with_the_stacks_key_tags_and_window(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    secrets = {r["inputs"]["name"]: r for r in rec.by_type(SECRET_TYPE)}
+    assert set(secrets) == set(expected_aws_secrets(stack))
+    key = rec.one("aws:kms/key:Key", "secrets")
+    window = stack_config_objects(stack)["platform:aws"]["secretRecoveryWindowDays"]
+    for name, secret in secrets.items():
+        scope, app, _ = name.split("/")
+        assert secret["inputs"]["kmsKeyId"] == f"arn:aws:kms:eu-west-1:{CTX_ACCOUNT[stack]}:key/{key['id']}", name
+        assert secret["inputs"]["recoveryWindowInDays"] == window
+        assert secret["inputs"]["tags"] == {"environment": scope, "app": app, "managed-by": "pulumi"}
+
+
+CTX_ACCOUNT = {"dev": "111111111111", "prod": "222222222222"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_values_reach_state_only_as_secrets_and_external_values_are_never_written(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    versions = {r["inputs"]["secretId"].split(":secret:")[1][:-7]: r for r in rec.by_type(VERSION_TYPE)}
+    expected = {n for n, source in expected_aws_secrets(stack).items() if source != "external"}
+    assert set(versions) == expected
+    for version in versions.values():
+        assert version["inputs"]["secretString"] == SECRET
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_random_values_rotate_with_their_keeper(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    for env, env_cfg in stack_config_objects(stack)["platform:environments"].items():
+        for app in env_cfg["apps"]:
+            for s in app["secrets"]:
+                if s["backend"] == "aws" and s["source"] == "random":
+                    password = rec.one("random:index/randomPassword:RandomPassword", f"{env}-{app['name']}-{s['key']}")
+                    assert password["inputs"]["keepers"] == {"rotation": s["rotation"]}
+                    assert password["inputs"]["length"] == s["length"]
+                    assert "result" in password["additionalSecretOutputs"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_one_irsa_reader_per_scope_bound_to_its_eso_service_account(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    cluster = stack_config_objects(stack)["platform:cluster"]
+    issuer = cluster["oidcIssuerUrl"].removeprefix("https://")
+    for scope in scopes(stack):
+        role = rec.one(ROLE_TYPE, f"eso-{scope}-aws")
+        trust = json.loads(role["inputs"]["assumeRolePolicy"])
+        (statement,) = trust["Statement"]
+        assert statement["Principal"] == {"Federated": cluster["oidcProviderArn"]}
+        assert statement["Condition"] == {"StringEquals": {
+            f"{issuer}:sub": f"system:serviceaccount:external-secrets:eso-{scope}-aws",
+            f"{issuer}:aud": "sts.amazonaws.com"}}
+        policy = json.loads(rec.one("aws:iam/rolePolicy:RolePolicy", f"eso-{scope}-aws")["inputs"]["policy"])
+        assert policy["Statement"][0]["Resource"].endswith(f":secret:{scope}/*")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_key_policy_admin_first_then_one_reader_statement_per_scope(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    key = rec.one("aws:kms/key:Key", "secrets")
+    statements = json.loads(key["inputs"]["policy"])["Statement"]
+    assert statements[0]["Sid"] == "KeyAdministration"
+    assert statements[0]["Principal"]["AWS"] == sorted(stack_config_objects(stack)["platform:aws"]["adminRoleArns"])
+    readers = {s["Condition"]["StringLike"]["kms:EncryptionContext:SecretARN"].split(":secret:")[1]: s["Principal"]["AWS"]
+               for s in statements if s["Sid"].startswith("Read")}
+    cluster = stack_config_objects(stack)["platform:cluster"]["name"]
+    assert readers == {f"{scope}/*": f"arn:aws:iam::{CTX_ACCOUNT[stack]}:role/{cluster}-external-secrets-eso-{scope}-aws"
+                       for scope in scopes(stack)}
+    assert key["inputs"]["enableKeyRotation"] is True and key["inputs"]["deletionWindowInDays"] == 30
+    assert key["protect"] is (stack == "prod")
+    role_urns = {rec.one(ROLE_TYPE, f"eso-{scope}-aws")["urn"] for scope in scopes(stack)}
+    assert role_urns <= set(key["dependencies"])  # KMS refuses principals that do not exist yet
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_secret_has_a_resource_policy_naming_its_own_reader(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    secrets_by_arn = {r["id"]: r["inputs"]["name"] for r in rec.by_type(SECRET_TYPE)}
+    policies = rec.by_type(POLICY_TYPE)
+    assert len(policies) == len(secrets_by_arn)
+    cluster = stack_config_objects(stack)["platform:cluster"]["name"]
+    for policy in policies:
+        name = secrets_by_arn[policy["inputs"]["secretArn"]]
+        allowed = json.loads(policy["inputs"]["policy"])["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
+        reader = f"arn:aws:iam::{CTX_ACCOUNT[stack]}:role/{cluster}-external-secrets-eso-{name.split('/')[0]}-aws"
+        assert sorted(allowed) == sorted([reader, *stack_config_objects(stack)["platform:aws"]["adminRoleArns"]])
+        assert policy["inputs"]["blockPublicPolicy"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarm_rule_sees_management_events_and_publishes_to_an_encrypted_topic(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    rule = rec.one("aws:cloudwatch/eventRule:EventRule", "secret-access-alarm")
+    assert rule["inputs"]["state"] == "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    pattern = json.loads(rule["inputs"]["eventPattern"])
+    expected_arns = pattern["detail"]["$or"][0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0]["anything-but"]
+    cluster = stack_config_objects(stack)["platform:cluster"]["name"]
+    readers = [f"arn:aws:iam::{CTX_ACCOUNT[stack]}:role/{cluster}-external-secrets-eso-{s}-aws" for s in scopes(stack)]
+    assert sorted(expected_arns) == sorted([*readers, *stack_config_objects(stack)["platform:aws"]["adminRoleArns"]])
+    topic = rec.one("aws:sns/topic:Topic", "secret-access-alarm")
+    alarm_key = rec.one("aws:kms/key:Key", "alarms")
+    assert topic["inputs"]["kmsMasterKeyId"].endswith(alarm_key["id"])
+    key_statements = json.loads(alarm_key["inputs"]["policy"])["Statement"]
+    assert {"Service": "events.amazonaws.com"} in [s["Principal"] for s in key_statements]
+    topic_policy = json.loads(rec.one("aws:sns/topicPolicy:TopicPolicy", "secret-access-alarm")["inputs"]["policy"])
+    assert topic_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":rule/" + rule["inputs"]["name"])
+    subscriptions = rec.by_type("aws:sns/topicSubscription:TopicSubscription")
+    assert [s["inputs"]["endpoint"] for s in subscriptions] == stack_config_objects(stack)["platform:aws"]["alarmEmails"]
+
+
+# --- the access matrix, evaluated from the registered documents ---------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_cell_of_the_aws_matrix(recording: Callable[..., Recording], stack: str) -> None:
+    cells = aws_access_matrix(recording(stack).resources)
+    secrets = expected_aws_secrets(stack)
+    assert {c.path for c in cells} == set(secrets)
+    assert {c.principal for c in cells} == {f"system:serviceaccount:external-secrets:eso-{s}-aws" for s in scopes(stack)}
+    assert len(cells) == len(secrets) * len(scopes(stack))
+    for cell in cells:
+        reader_scope = cell.principal.rsplit(":", 1)[1].removeprefix("eso-").removesuffix("-aws")
+        assert cell.allowed is (cell.path.split("/")[0] == reader_scope), cell
+
+
+def test_matrix_artifacts_list_every_cell(recording: Callable[..., Recording]) -> None:
+    files = write_access_matrix(recording("dev").resources)
+    cells = json.loads(files["access-matrix.json"])
+    assert len(cells) == len(expected_aws_secrets("dev")) * len(scopes("dev"))
+    assert "| `staging/payments/bank-api-token` | no | no | yes |" in files["access-matrix.md"]
+
