@@ -37,7 +37,7 @@ def build_plan(stack: str, phase: int | None, out: Path, root: Path = ROOT, poli
     recording = run_program(stack_input)
     files: dict[str, str] = {}
     for writer in ARTIFACT_WRITERS:
-        files.update(writer(recording.resources))
+        files.update(writer(recording.resources, settings))
     files["summary.md"] = render_summary(stack, settings, recording.resources)
     report = run_plan(recording.resources, load_config(policy_config))
     files[REPORT_NAME] = report.render(f"the {stack} plan")

@@ -11,15 +11,20 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
+from components.config import StackConfig
 from planner.access_cell import AccessCell
 from planner.iam_access import aws_access_matrix
+from planner.vault_access import vault_access_matrix
 
 Resources = Sequence[Mapping[str, Any]]
-MATRIX_SOURCES: tuple[tuple[str, Callable[[Resources], list[AccessCell]]], ...] = (("aws", aws_access_matrix),)
+MATRIX_SOURCES: tuple[tuple[str, Callable[[Resources, StackConfig], list[AccessCell]]], ...] = (
+    ("aws", lambda resources, _settings: aws_access_matrix(resources)),
+    ("vault", vault_access_matrix),
+)
 
 
-def access_cells(resources: Resources) -> list[AccessCell]:
-    return sorted(cell for _, source in MATRIX_SOURCES for cell in source(resources))
+def access_cells(resources: Resources, settings: StackConfig) -> list[AccessCell]:
+    return sorted(cell for _, source in MATRIX_SOURCES for cell in source(resources, settings))
 
 
 def _markdown(cells: Sequence[AccessCell]) -> str:
@@ -42,8 +47,8 @@ def _markdown(cells: Sequence[AccessCell]) -> str:
     return "\n".join(lines)
 
 
-def write_access_matrix(resources: Resources) -> dict[str, str]:
-    cells = access_cells(resources)
+def write_access_matrix(resources: Resources, settings: StackConfig) -> dict[str, str]:
+    cells = access_cells(resources, settings)
     return {
         "access-matrix.json": json.dumps([asdict(c) for c in cells], indent=2, sort_keys=True) + "\n",
         "access-matrix.md": _markdown(cells),

@@ -15,12 +15,16 @@ from typing import Any
 
 import yaml
 
+from components.config import StackConfig
 from planner.access_matrix import write_access_matrix
 
 Resources = Sequence[Mapping[str, Any]]
-Writer = Callable[[Resources], dict[str, str]]
+# Writers see the recorded resources and the validated settings (for names the
+# registered documents cannot carry, such as external secrets' paths).
+Writer = Callable[[Resources, StackConfig], dict[str, str]]
 
 HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+VAULT_POLICY = "vault:index/policy:Policy"
 _HEAD_KEYS = ("apiVersion", "kind", "metadata")
 
 
@@ -53,11 +57,11 @@ def _dump_yaml(data: Any) -> str:
     return yaml.safe_dump(data, sort_keys=False, default_flow_style=False, width=100)
 
 
-def write_resources(resources: Resources) -> dict[str, str]:
+def write_resources(resources: Resources, settings: StackConfig) -> dict[str, str]:
     return {"resources.json": json.dumps(list(resources), indent=2, sort_keys=True) + "\n"}
 
 
-def write_manifests(resources: Resources) -> dict[str, str]:
+def write_manifests(resources: Resources, settings: StackConfig) -> dict[str, str]:
     """Every Kubernetes object as YAML; Helm releases as their values files."""
     files: dict[str, str] = {}
     for r in resources:
@@ -101,7 +105,7 @@ def iam_documents(resources: Resources) -> dict[str, dict[str, Any]]:
     return docs
 
 
-def write_iam(resources: Resources) -> dict[str, str]:
+def write_iam(resources: Resources, settings: StackConfig) -> dict[str, str]:
     return {f"iam/{name}.json": json.dumps(doc, indent=2, sort_keys=True) + "\n" for name, doc in iam_documents(resources).items()}
 
 
@@ -126,4 +130,9 @@ def resource_counts(resources: Resources) -> tuple[Counter[str], Counter[str]]:
 
 
 # The one list of artifact writers; later components append theirs here.
-ARTIFACT_WRITERS: tuple[Writer, ...] = (write_resources, write_manifests, write_iam, write_access_matrix)
+def write_vault_policies(resources: Resources, settings: StackConfig) -> dict[str, str]:
+    """Every Vault policy the program registers, as the HCL Vault receives."""
+    return {f"vault/{_safe(r['inputs']['name'])}.hcl": r["inputs"]["policy"] for r in resources if r["type"] == VAULT_POLICY}
+
+
+ARTIFACT_WRITERS: tuple[Writer, ...] = (write_resources, write_manifests, write_iam, write_vault_policies, write_access_matrix)

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 import yaml
 
+from components.config import StackConfig, parse_stack_config
 from planner.run import Recording, run_program
 from planner.stackfile import StackInput, read_stack
 
@@ -39,6 +40,13 @@ def stack_input_from_objects(stack: str, config: dict[str, Any], secret_keys: li
     return StackInput(project=base.project, stack=stack, config=flat, secret_keys=sorted(keys))
 
 
+def stack_settings(stack: str, **edits: Any) -> StackConfig:
+    """The stack file's validated settings, with top-level keys replaced by ``edits``."""
+    raw = {k.split(":", 1)[1]: json.dumps(v) for k, v in stack_config_objects(stack).items() if k.startswith("platform:")}
+    raw.update({k: json.dumps(v) for k, v in edits.items()})
+    return parse_stack_config({**raw, "paymentsStripeApiKey": "x"}, stack, ["paymentsStripeApiKey"])
+
+
 _CACHE: dict[tuple[str, str], Recording] = {}
 
 
@@ -60,3 +68,27 @@ def recording() -> Callable[..., Recording]:
 def edited_config() -> Callable[[str], dict[str, Any]]:
     """A deep copy of a stack's config objects, for one test to edit."""
     return lambda stack: copy.deepcopy(stack_config_objects(stack))
+
+
+@pytest.fixture(scope="session")
+def vault_recording() -> Callable[[str], Recording]:
+    """VaultConfig as the platform registers it in phase 2, for a stack (cached per session)."""
+    from components.config import load_platform_config
+    from components.vault_config import VaultAccess, VaultConfig
+
+    def probe() -> None:
+        config = load_platform_config()
+        v = config.settings.vault
+        VaultConfig("vault-config", config=config, access=VaultAccess(
+            address="https://vault.example.internal:8200", ca_cert_file=v.login.ca_cert_file, login_role=v.login.role,
+            login_mount=v.login.mount, iam_server_id_header=v.login.iam_server_id_header, region=config.settings.aws.region,
+            audit_dir="/vault/audit", snapshot_service_account="vault-snapshot", vault_namespace="vault",
+            kv_max_versions=v.kv_max_versions, token_ttl_seconds=v.token_ttl_seconds, token_max_ttl_seconds=v.token_max_ttl_seconds))
+
+    def get(stack: str) -> Recording:
+        key = (stack, "vault-config")
+        if key not in _CACHE:
+            _CACHE[key] = run_program(read_stack(ROOT, stack), program=probe)
+        return _CACHE[key]
+
+    return get

@@ -18,7 +18,7 @@ from planner.access_matrix import write_access_matrix
 from planner.iam_access import aws_access_matrix
 from planner.mocks import SECRET
 from planner.run import Recording
-from tests.conftest import STACKS, stack_config_objects
+from tests.conftest import STACKS, stack_config_objects, stack_settings
 
 CTX = AwsContext("aws", "eu-west-1", "111111111111")
 SECRET_TYPE = "aws:secretsmanager/secret:Secret"
@@ -219,7 +219,7 @@ def test_every_cell_of_the_aws_matrix(recording: Callable[..., Recording], stack
 
 
 def test_matrix_artifacts_list_every_cell(recording: Callable[..., Recording]) -> None:
-    files = write_access_matrix(recording("dev").resources)
+    files = write_access_matrix(recording("dev").resources, stack_settings("dev"))
     cells = json.loads(files["access-matrix.json"])
     assert len(cells) == len(expected_aws_secrets("dev")) * len(scopes("dev"))
     assert "| `staging/payments/bank-api-token` | no | no | yes |" in files["access-matrix.md"]

@@ -9,7 +9,7 @@ import pulumi
 import pytest
 
 from components.charts import ChartSpec, chart_spec, install_chart
-from components.config import StackConfig, parse_stack_config
+from components.config import StackConfig
 from components.irsa import IrsaRole, irsa_role_name, irsa_trust_policy
 from components.kms import ADMIN_STATEMENT_SID, KEY_ADMIN_ACTIONS, KmsKey, key_policy
 from components.namespaces import namespace_labels, namespace_specs
@@ -18,16 +18,13 @@ from components.providers import aws_provider, kubernetes_provider
 from components.versions import CHART_PINS
 from planner.run import run_program
 from planner.stackfile import read_stack
-from tests.conftest import ROOT, stack_config_objects
+from tests.conftest import ROOT, stack_settings
 
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9"
 
 
 def _settings(stack: str = "dev", **edits: Any) -> StackConfig:
-    raw = {k.split(":", 1)[1]: json.dumps(v) for k, v in stack_config_objects(stack).items() if k.startswith("platform:")}
-    raw.update({k: json.dumps(v) for k, v in edits.items()})
-    raw["paymentsStripeApiKey"] = "x"
-    return parse_stack_config(raw, stack, ["paymentsStripeApiKey"])
+    return stack_settings(stack, **edits)
 
 
 # --- IRSA -----------------------------------------------------------------

@@ -1,0 +1,122 @@
+"""Vault ACL policies and Kubernetes auth roles, generated from the stack config.
+
+One KV v2 mount, ``kv``, holds every value at ``<scope>/<app>/<key>``: a single
+mount keeps one ``max_versions`` setting, one path layout shared with AWS
+Secrets Manager, and one store path per ESO scope, while isolation comes from
+the policies below (a mount per environment would add mounts to manage without
+narrowing any policy). App paths always end in ``/`` before the glob, so
+``staging/api/*`` can never reach ``staging/api-admin/...``.
+
+Nothing here grants ``sudo``: reading a Raft snapshot (``sys/storage/raft/snapshot``)
+is not a root-protected endpoint; only the deployer's bootstrap policy (it enables
+audit devices and auth methods, whose ``sys/audit/*`` and ``sys/auth/*`` endpoints
+are root-protected) needs it, and the bootstrap job writes that one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from components.config import StackConfig
+from components.naming import ESO_NAMESPACE, PLATFORM_SCOPE, eso_service_account
+
+KV_MOUNT = "kv"
+AUDIENCE = "vault"
+SNAPSHOT_POLICY = "vault-snapshot"
+
+
+@dataclass(frozen=True)
+class PathRule:
+    path: str
+    capabilities: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class VaultPolicy:
+    name: str
+    rules: tuple[PathRule, ...]
+
+    def hcl(self) -> str:
+        """The policy as HCL text, in rule order."""
+        blocks = []
+        for rule in self.rules:
+            caps = ", ".join(f'"{c}"' for c in rule.capabilities)
+            blocks.append(f'path "{rule.path}" {{\n  capabilities = [{caps}]\n}}\n')
+        return f"# {self.name}: generated from the stack config; do not edit in Vault.\n" + "\n".join(blocks)
+
+
+@dataclass(frozen=True)
+class KubernetesRole:
+    """A Kubernetes auth role: one service account in one namespace, one policy."""
+
+    name: str
+    service_account: str
+    namespace: str
+    policy: str
+
+
+def app_policy_name(env: str, app: str) -> str:
+    return f"app-{env}-{app}"
+
+
+def eso_policy_name(scope: str) -> str:
+    return f"eso-{scope}"
+
+
+def app_policy(env: str, app: str) -> VaultPolicy:
+    """Read exactly one app's values and list its own metadata."""
+    return VaultPolicy(app_policy_name(env, app), (
+        PathRule(f"{KV_MOUNT}/data/{env}/{app}/*", ("read",)),
+        PathRule(f"{KV_MOUNT}/metadata/{env}/{app}/*", ("read", "list")),
+    ))
+
+
+def eso_policy(scope: str) -> VaultPolicy:
+    """What one scope's ESO store reads: every value of that scope, nothing else, never a write."""
+    return VaultPolicy(eso_policy_name(scope), (
+        PathRule(f"{KV_MOUNT}/data/{scope}/*", ("read",)),
+        PathRule(f"{KV_MOUNT}/metadata/{scope}/*", ("read", "list")),
+    ))
+
+
+def snapshot_policy() -> VaultPolicy:
+    """Take Raft snapshots and nothing else (the endpoint is not root-protected: no sudo)."""
+    return VaultPolicy(SNAPSHOT_POLICY, (PathRule("sys/storage/raft/snapshot", ("read",)),))
+
+
+def stack_policies(settings: StackConfig) -> list[VaultPolicy]:
+    """Every policy the stack's principals need, apps first, then stores, then snapshots."""
+    apps = [app_policy(env, app.name) for env, cfg in settings.environments.items() for app in cfg.apps]
+    stores = [eso_policy(scope) for scope in [*settings.environments, PLATFORM_SCOPE]]
+    return [*apps, *stores, snapshot_policy()]
+
+
+def stack_roles(settings: StackConfig, snapshot_service_account: str, vault_namespace: str) -> list[KubernetesRole]:
+    """One role per (env, app) for the injector, one per ESO store, one for snapshots."""
+    roles = [
+        KubernetesRole(f"{env}-{app.name}", app.service_account_name, env, app_policy_name(env, app.name))
+        for env, cfg in settings.environments.items()
+        for app in cfg.apps
+    ]
+    roles += [
+        KubernetesRole(f"eso-{scope}", eso_service_account(scope, "vault"), ESO_NAMESPACE, eso_policy_name(scope))
+        for scope in [*settings.environments, PLATFORM_SCOPE]
+    ]
+    roles.append(KubernetesRole(SNAPSHOT_POLICY, snapshot_service_account, vault_namespace, SNAPSHOT_POLICY))
+    return roles
+
+
+def secret_paths(settings: StackConfig) -> list[str]:
+    """Every Vault-backed value's path below the mount, external ones included."""
+    return [
+        f"{env}/{app.name}/{spec.key}"
+        for env, cfg in settings.environments.items()
+        for app in cfg.apps
+        for spec in app.secrets
+        if spec.backend == "vault"
+    ]
+
+
+def policy_names(policies: Sequence[VaultPolicy]) -> list[str]:
+    return [p.name for p in policies]
