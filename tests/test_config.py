@@ -216,3 +216,23 @@ def test_plan_command_on_valid_copy_writes_the_plan(tmp_path: Path) -> None:
     result = _plan_cli(tmp_path, stack_config_objects("dev"))
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "plan" / "dev" / "resources.json").is_file()
+
+
+@pytest.mark.parametrize(("edit", "path", "words"), [c[1:] for c in BAD_CASES], ids=[c[0] for c in BAD_CASES])
+def test_plan_command_refuses_every_bad_case_cleanly(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], edit: Edit, path: str, words: str
+) -> None:
+    """The plan command (in-process) exits 2, prints the key path, no traceback and no plan, for every case."""
+    from planner.__main__ import main
+
+    config = stack_config_objects("dev")
+    edit(config)
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (root / "Pulumi.dev.yaml").write_text(yaml.safe_dump({"config": config}))
+    code = main(["--stack", "dev", "--root", str(root), "--out", str(tmp_path / "plan")])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert f"{path}: " in err and "Traceback" not in err and SECRET_LOOKING not in err
+    assert not (tmp_path / "plan" / "dev").exists()
