@@ -8,7 +8,7 @@ PLAN_ARGS := --stack $(STACK) $(if $(PHASE),--phase $(PHASE))
 
 POLICY_CONFIG ?=
 
-.PHONY: venv plan plans policy test lint typecheck ci clean
+.PHONY: venv plan plans policy gitops test lint typecheck ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ plans: venv
 ## Run the policy pack offline over a plan (STACK=dev, or PLAN=<path to resources.json>).
 policy: venv
 	$(PY) -m policies.runner --plan $(or $(PLAN),build/plan/$(STACK)/resources.json) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
+
+## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file.
+gitops: venv
+	$(PY) -m planner.gitops
 
 ## Run every test.
 test: venv

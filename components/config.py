@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
+from pydantic_core import PydanticCustomError
 
 from components.versions import CHART_PINS
 
@@ -102,11 +104,138 @@ class GitOpsConfig(_Model):
     """Folder of the GitOps tree inside the repository."""
 
 
+class VaultLoginConfig(_Model):
+    """How the `vault` provider reaches and logs in to Vault in phase 2 (AWS auth; no token anywhere)."""
+
+    ca_cert_file: Annotated[str, Field(min_length=1)] = "vault-ca.pem"
+    """Local file with Vault's CA certificate (public): save it from the `vaultCaCertificate` stack output after phase 1."""
+    role: DnsLabel = "deployer"
+    """AWS auth role the bootstrap job created for the role that runs `pulumi up`."""
+    mount: DnsLabel = "aws"
+    """Path of the AWS auth method."""
+    iam_server_id_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,253}$")] = "vault.platform.internal"
+    """Value of X-Vault-AWS-IAM-Server-ID the AWS auth method requires (replay protection)."""
+
+
 class VaultConfig(_Model):
-    """Vault cluster shape."""
+    """Vault cluster: shape, API endpoint, TLS, storage, placement, resources, bootstrap and snapshots."""
 
     replicas: int = 3
     """Raft voters: odd, 3 to 7."""
+    api_endpoint: Annotated[
+        str, Field(pattern=r"^https://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$", max_length=200)
+    ] = "https://vault.vault.svc:8200"
+    """HTTPS URL (no path) through which the deployer reaches Vault; its host is a certificate SAN (docs/bootstrap.md)."""
+    deployer_role_arns: list[
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
+    ] = []
+    """IAM roles of the stack's account that `pulumi up` runs as, bound to Vault's `deployer` AWS auth role (empty: `aws.adminRoleArns`)."""
+    deployer_cidrs: list[str] = []
+    """Source CIDRs of the deployer's connections as Vault's pods see them (VPN pool, CI runners, load balancer subnets): allowed on 8200."""
+    aws_endpoint_cidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+    """Where Vault and its jobs reach AWS APIs (KMS, STS, IAM, S3, Secrets Manager) on 443; narrow it to the VPC endpoints' subnets."""
+    storage_class: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "vault-gp3"
+    """Name of the encrypted gp3 StorageClass this component creates for Raft volumes (reclaim `Retain` when `protectStateful`)."""
+    data_storage_size: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}Gi$")] = "10Gi"
+    """Size of each Raft data volume (and the snapshot job's scratch space), such as `10Gi`."""
+    audit_storage_size: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,3}Gi$")] = "10Gi"
+    """Size of each audit volume (the file audit device; rotated at a quarter of it, 10 compressed files kept)."""
+    ca_validity_hours: Annotated[int, Field(ge=8760, le=175200)] = 87600
+    """Validity of the Vault CA (1 to 20 years); it is renewed once less than one server certificate lifetime remains."""
+    tls_validity_hours: Annotated[int, Field(ge=720, le=17520)] = 8760
+    """Validity of the server certificate (30 days to 2 years); at most half the CA's."""
+    tls_early_renewal_hours: Annotated[int, Field(ge=24, le=8760)] = 720
+    """A `pulumi up` this close to the server certificate's expiry issues a new one; shorter than `tlsValidityHours`."""
+    anti_affinity: Literal["soft", "hard"] = "soft"
+    """Vault pods on distinct nodes: `soft` (preferred) or `hard` (required: needs as many nodes as replicas)."""
+    zone_spread: Literal["soft", "hard"] = "soft"
+    """Vault pods spread over zones (max skew 1): `soft` (ScheduleAnyway) or `hard` (DoNotSchedule)."""
+    server_cpu_request: Annotated[str, Field(pattern=r"^[1-9][0-9]*m$|^[1-9][0-9]*$")] = "250m"
+    """CPU request of each Vault server, such as `250m` or `1`."""
+    server_memory_request: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "256Mi"
+    """Memory request of each Vault server, such as `256Mi`."""
+    server_memory_limit: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "1Gi"
+    """Memory limit of each Vault server; at least its request."""
+    injector_cpu_request: Annotated[str, Field(pattern=r"^[1-9][0-9]*m$|^[1-9][0-9]*$")] = "50m"
+    """CPU request of each Agent Injector replica."""
+    injector_memory_request: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "64Mi"
+    """Memory request of each Agent Injector replica."""
+    injector_memory_limit: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "128Mi"
+    """Memory limit of each Agent Injector replica; at least its request."""
+    recovery_shares: Annotated[int, Field(ge=1, le=10)] = 5
+    """Recovery key shares `vault operator init` creates (stored only in AWS Secrets Manager)."""
+    recovery_threshold: Annotated[int, Field(ge=1, le=10)] = 3
+    """Recovery key shares needed to make a root token (break-glass); 2 or more and at most `recoveryShares`."""
+    snapshot_schedule: Annotated[
+        str, Field(pattern=r"^(\S+\s+){4}\S+$", max_length=100)
+    ] = "17 */6 * * *"
+    """Cron schedule (UTC, five fields) of the Raft snapshot CronJob."""
+    snapshot_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
+    """Days a snapshot stays in the bucket before it expires (deleted versions stay 7 more days)."""
+
+    @field_validator("deployer_cidrs", "aws_endpoint_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise PydanticCustomError("cidr", "lists an entry that is not a CIDR block") from None
+        return value
+
+    @field_validator("tls_validity_hours")
+    @classmethod
+    def _tls_within_ca(cls, value: int, info: ValidationInfo) -> int:
+        ca = info.data.get("ca_validity_hours")
+        if ca is not None and value * 2 > ca:
+            raise PydanticCustomError("tls_validity", "must be at most half of caValidityHours")
+        return value
+
+    @field_validator("tls_early_renewal_hours")
+    @classmethod
+    def _renewal_within_validity(cls, value: int, info: ValidationInfo) -> int:
+        validity = info.data.get("tls_validity_hours")
+        if validity is not None and value >= validity:
+            raise PydanticCustomError("tls_renewal", "must be shorter than tlsValidityHours")
+        return value
+
+    @field_validator("server_memory_limit", "injector_memory_limit")
+    @classmethod
+    def _limit_covers_request(cls, value: str, info: ValidationInfo) -> str:
+        request_field = str(info.field_name).replace("_limit", "_request")
+        request = info.data.get(request_field)
+        if request is not None and cls.mebibytes(value) < cls.mebibytes(request):
+            raise PydanticCustomError("memory_limit", "is below the memory request")
+        return value
+
+    @staticmethod
+    def mebibytes(quantity: str) -> int:
+        """`512Mi` -> 512, `2Gi` -> 2048 (the only units the fields accept)."""
+        return int(quantity[:-2]) * (1024 if quantity.endswith("Gi") else 1)
+
+    @field_validator("recovery_threshold")
+    @classmethod
+    def _threshold_within_shares(cls, value: int, info: ValidationInfo) -> int:
+        shares = info.data.get("recovery_shares")
+        if shares is not None and (value > shares or (shares > 1 and value < 2)):
+            raise PydanticCustomError("recovery_threshold", "must be at least 2 and at most recoveryShares (1 only with a single share)")
+        return value
+
+    @field_validator("snapshot_schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        field_pattern = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
+        if not all(field_pattern.match(part) for part in value.split()):
+            raise PydanticCustomError("cron", "is not a five-field numeric cron schedule")
+        return value
+    kv_max_versions: Annotated[int, Field(ge=1, le=100)] = 10
+    """Versions KV v2 keeps per value (older ones are destroyed)."""
+    token_ttl_seconds: Annotated[int, Field(ge=60, le=86400)] = 900
+    """TTL of tokens issued to apps, stores and snapshot jobs."""
+    token_max_ttl_seconds: Annotated[int, Field(ge=60, le=86400)] = 3600
+    """Longest a token may be renewed to."""
+    login: VaultLoginConfig = VaultLoginConfig()
+    """Phase 2 provider login."""
 
 
 class SecretSpec(_Model):
@@ -135,12 +264,19 @@ class AppConfig(_Model):
     """App name (at most 40 characters): names its Vault role, AWS path and target Secret."""
     service_account: DnsLabel | None = None
     """The app's Kubernetes service account (default: the app name); unique per environment."""
+    secret_name: DnsLabel | None = None
+    """Name of the Kubernetes Secret ESO writes for the app in its namespace (default `<app>-secrets`); unique per environment."""
     secrets: Annotated[list[SecretSpec], Field(min_length=1)]
     """The secrets the app reads."""
 
     @property
     def service_account_name(self) -> str:
         return self.service_account or self.name
+
+    @property
+    def target_secret_name(self) -> str:
+        """The Secret the app's generated ExternalSecret writes and its workloads reference."""
+        return self.secret_name or f"{self.name}-secrets"
 
 
 class EnvironmentConfig(_Model):
@@ -152,6 +288,176 @@ class EnvironmentConfig(_Model):
     """How often ESO re-reads each secret (`15m`, `1h`)."""
     apps: Annotated[list[AppConfig], Field(min_length=1)]
     """The environment's applications."""
+
+
+CpuQuantity = Annotated[str, Field(pattern=r"^[1-9][0-9]*m$|^[1-9][0-9]*$")]
+MemoryQuantity = Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")]
+
+
+class WorkloadSizing(_Model):
+    """Replicas and resources of one Deployment of the External Secrets stack (an override sets all four keys)."""
+
+    replicas: Annotated[int, Field(ge=1, le=5)]
+    """Pods (1 to 5); the ESO controller, webhook and cert controller need at least 2."""
+    cpu_request: CpuQuantity
+    """CPU request of each pod, such as `50m` (no CPU limit: throttling a controller only slows syncs)."""
+    memory_request: MemoryQuantity
+    """Memory request of each pod, such as `128Mi`."""
+    memory_limit: MemoryQuantity
+    """Memory limit of each pod; at least its request."""
+
+    @field_validator("memory_limit")
+    @classmethod
+    def _limit_covers_request(cls, value: str, info: ValidationInfo) -> str:
+        request = info.data.get("memory_request")
+        if request is not None and VaultConfig.mebibytes(value) < VaultConfig.mebibytes(request):
+            raise PydanticCustomError("memory_limit", "is below the memory request")
+        return value
+
+
+class SealedSecretsConfig(_Model):
+    """Sealed Secrets: an opt-in second source of truth for encrypted values kept in Git."""
+
+    enabled: bool = False
+    """Install the pinned sealed-secrets controller (in `kube-system`); back up its key (docs/external-secrets.md)."""
+
+
+class ExternalSecretsConfig(_Model):
+    """External Secrets Operator, Stakater Reloader and the optional Sealed Secrets controller."""
+
+    controller: WorkloadSizing = WorkloadSizing(replicas=2, cpu_request="50m", memory_request="128Mi", memory_limit="512Mi")
+    """ESO controller (leader election: extra replicas are standbys). Default: 2 replicas, `50m`, `128Mi`, limit `512Mi`."""
+    webhook: WorkloadSizing = WorkloadSizing(replicas=2, cpu_request="20m", memory_request="64Mi", memory_limit="256Mi")
+    """ESO admission webhook (the API server calls it for every ESO object). Default: 2, `20m`, `64Mi`, limit `256Mi`."""
+    cert_controller: WorkloadSizing = WorkloadSizing(replicas=2, cpu_request="20m", memory_request="64Mi", memory_limit="256Mi")
+    """ESO cert controller (renews the webhook's certificate). Default: 2, `20m`, `64Mi`, limit `256Mi`."""
+    reloader: WorkloadSizing = WorkloadSizing(replicas=2, cpu_request="10m", memory_request="64Mi", memory_limit="256Mi")
+    """Stakater Reloader: rolls opted-in workloads when their Secret changes (2+ replicas: leader election). Default: 2, `10m`, `64Mi`, `256Mi`."""
+    aws_endpoint_cidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+    """Where the ESO controller reaches AWS (STS, Secrets Manager) on 443; narrow it to the VPC endpoints' subnets if the VPC has them."""
+    metrics_namespaces: list[DnsLabel] = []
+    """Namespaces whose pods may scrape the ESO and Reloader metrics ports (empty: none)."""
+    sealed_secrets: SealedSecretsConfig = SealedSecretsConfig()
+    """Sealed Secrets controller, off unless enabled."""
+
+    @field_validator("controller", "webhook", "cert_controller")
+    @classmethod
+    def _highly_available(cls, value: WorkloadSizing) -> WorkloadSizing:
+        if value.replicas < 2:
+            raise PydanticCustomError("eso_replicas", "must run at least 2 replicas (its disruption budget keeps 1 available)")
+        return value
+
+    @field_validator("aws_endpoint_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        for cidr in value:
+            try:
+                ipaddress.ip_network(cidr, strict=True)
+            except ValueError:
+                raise PydanticCustomError("cidr", "lists an entry that is not a CIDR block") from None
+        return value
+
+
+EnvironmentName = Literal["development", "staging", "production"]
+# Casbin's policy.csv is comma-separated: a group name never holds a comma, a space or a newline.
+SsoGroup = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@:/=+-]{0,254}$")]
+
+
+class ArgoCdSyncWindow(_Model):
+    """One sync window of an environment's Argo CD project (it applies to every app of the project)."""
+
+    kind: Literal["allow", "deny"]
+    """`allow`: automated and manual syncs only inside the window; `deny`: no syncs inside it."""
+    schedule: Annotated[str, Field(pattern=r"^(\S+\s+){4}\S+$", max_length=100)]
+    """Cron schedule (five numeric fields) of each window start, in `timeZone`."""
+    duration: Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h)$")]
+    """How long the window stays open after each start, such as `2h` or `30m`."""
+    time_zone: Annotated[str, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$", max_length=64)] = "UTC"
+    """IANA time zone of `schedule`, such as `Europe/Paris`."""
+    manual_sync: bool = False
+    """Let people with sync rights sync by hand while the window blocks syncs (break-glass)."""
+    description: Annotated[str, Field(pattern=r"^[^\n]{1,200}$")] | None = None
+    """Why the window exists, shown in the Argo CD UI."""
+
+    @field_validator("schedule")
+    @classmethod
+    def _cron(cls, value: str) -> str:
+        field_pattern = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
+        if not all(field_pattern.match(part) for part in value.split()):
+            raise PydanticCustomError("cron", "is not a five-field numeric cron schedule")
+        return value
+
+
+class ArgoCdConfig(_Model):
+    """Argo CD: availability, sign-in (SSO only), who may act on which environment, notifications, sync windows."""
+
+    domain: Annotated[
+        str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", max_length=253)
+    ]
+    """Host name Argo CD is served at: its URL is `https://<domain>` (SSO redirects and notification links)."""
+    ha: bool = False
+    """High availability: Redis HA (3 Redis with Sentinel, HAProxy), disruption budgets, and `replicas` of the scalable components."""
+    replicas: Annotated[int, Field(ge=2, le=5)] = 2
+    """With `ha`: replicas (2 to 5) of the API server, repo server and ApplicationSet controller; without `ha` they run 1 each."""
+    redis_ha_anti_affinity: Literal["soft", "hard"] = "soft"
+    """With `ha`: Redis and HAProxy pods on distinct nodes, `soft` (preferred) or `hard` (required: needs 3 schedulable nodes)."""
+    controller_memory_limit: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "2Gi"
+    """Memory limit of the application controller (it caches every managed resource), such as `2Gi`; at least `512Mi`."""
+    repo_server_memory_limit: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "1Gi"
+    """Memory limit of each repo server (it renders Kustomize and Helm), such as `1Gi`; at least `256Mi`."""
+    redis_memory_limit: Annotated[str, Field(pattern=r"^[1-9][0-9]*(Mi|Gi)$")] = "512Mi"
+    """Memory limit of Redis and the `argocd` default for containers the chart leaves without one (Redis HA's), such as `512Mi`; at least `128Mi`."""
+    sso_issuer_url: Annotated[str, Field(pattern=r"^https://[^\s/?#]+(/[^\s?#]*)?$", max_length=255)]
+    """OIDC issuer URL of the identity provider (`https://`), exactly as its discovery document states it."""
+    sso_client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:@/-]{0,254}$")]
+    """OIDC client ID registered for Argo CD (not secret); the client secret lives in AWS Secrets Manager as `platform/argocd/sso-client-secret`."""
+    sso_name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,62}$")] = "SSO"
+    """Label of the login button."""
+    admin_groups: list[SsoGroup] = []
+    """SSO groups with Argo CD's built-in `role:admin` (break-glass; the local admin user is disabled)."""
+    rbac_groups: dict[EnvironmentName, list[SsoGroup]] = {}
+    """Environment -> SSO groups that may sync, run actions on and read logs of that environment's apps only (everyone signed in reads everything)."""
+    slack_channel: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,79}$")]
+    """Slack channel (without `#`) told about failed syncs and degraded apps; the bot token is `platform/argocd/notifications-token`."""
+    sync_windows: dict[EnvironmentName, list[ArgoCdSyncWindow]] = {}
+    """Environment -> sync windows of its project (production change windows)."""
+    repo_username: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")] = "git"
+    """User name that goes with the `platform/argocd/repo-credential` token for an https repository (for SSH the credential is the private key)."""
+    secret_refresh_interval: Duration = "1h"
+    """How often ESO re-reads Argo CD's own secrets (repository credential, SSO client secret, notifications token)."""
+
+    @field_validator("controller_memory_limit", "repo_server_memory_limit", "redis_memory_limit")
+    @classmethod
+    def _memory_floor(cls, value: str, info: ValidationInfo) -> str:
+        floor = {"controller_memory_limit": 512, "repo_server_memory_limit": 256, "redis_memory_limit": 128}[str(info.field_name)]
+        if VaultConfig.mebibytes(value) < floor:
+            raise PydanticCustomError("memory_floor", "is below the minimum of {floor}Mi", {"floor": floor})
+        return value
+
+    @field_validator("admin_groups")
+    @classmethod
+    def _unique_admins(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("duplicate_group", "lists a group twice")
+        return value
+
+    @field_validator("rbac_groups")
+    @classmethod
+    def _unique_groups(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        if any(len(set(groups)) != len(groups) for groups in value.values()):
+            raise PydanticCustomError("duplicate_group", "lists a group twice for one environment")
+        return value
+
+
+def _argocd_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """Argo CD settings may only name environments this stack hosts."""
+    issues: list[ConfigIssue] = []
+    for key, per_env in (("rbacGroups", cfg.argocd.rbac_groups), ("syncWindows", cfg.argocd.sync_windows)):
+        for env in per_env:
+            if env not in cfg.environments:
+                issues.append(ConfigIssue(f"argocd.{key}.{env}", "names an environment this stack does not host",
+                                          "use one of " + ", ".join(cfg.environments)))
+    return issues
 
 
 class StackConfig(_Model):
@@ -167,6 +473,10 @@ class StackConfig(_Model):
     """Environments this stack hosts (`development`, `staging`, `production`)."""
     vault: VaultConfig = VaultConfig()
     """Vault cluster settings."""
+    external_secrets: ExternalSecretsConfig = ExternalSecretsConfig()
+    """External Secrets Operator, Reloader and Sealed Secrets settings."""
+    argocd: ArgoCdConfig
+    """Argo CD: availability, SSO, RBAC per environment, notifications, sync windows."""
     charts: dict[str, ChartVersion] = {}
     """Chart version overrides by chart key; pins live in components/versions.py."""
     vault_phase: Literal[1, 2] = 2
@@ -225,6 +535,60 @@ _FIX_HINTS = {
     "apps": "list at least one app",
     "secretRecoveryWindowDays": "use 7 to 30 days (prod: 30)",
     "alarmEmails": "list e-mail addresses such as `platform-oncall@example.com`",
+    "apiEndpoint": "use an https:// URL without a path, such as `https://vault.platform-dev.example.com:8200`",
+    "deployerRoleArns": "list IAM role ARNs of the stack's account, such as `arn:aws:iam::<account>:role/platform-deployer`",
+    "deployerCidrs": "list networks such as `10.0.0.0/24` (host bits zero)",
+    "awsEndpointCidrs": "list networks such as `10.0.0.0/24`, or `0.0.0.0/0` without VPC endpoints",
+    "storageClass": "use a lowercase Kubernetes name such as `vault-gp3`",
+    "dataStorageSize": "use a whole number of Gi, such as `10Gi`",
+    "auditStorageSize": "use a whole number of Gi, such as `10Gi`",
+    "caValidityHours": "use 8760 to 175200 hours (1 to 20 years)",
+    "tlsValidityHours": "use 720 to 17520 hours, at most half of caValidityHours",
+    "tlsEarlyRenewalHours": "use fewer hours than tlsValidityHours, such as 720",
+    "antiAffinity": "use `soft` (preferred) or `hard` (needs as many nodes as replicas)",
+    "zoneSpread": "use `soft` or `hard`",
+    "serverCpuRequest": "use millicores such as `250m`, or whole cores such as `1`",
+    "injectorCpuRequest": "use millicores such as `50m`, or whole cores such as `1`",
+    "serverMemoryRequest": "use Mi or Gi, such as `256Mi`",
+    "serverMemoryLimit": "use Mi or Gi, at least the request, such as `1Gi`",
+    "injectorMemoryRequest": "use Mi or Gi, such as `64Mi`",
+    "injectorMemoryLimit": "use Mi or Gi, at least the request, such as `128Mi`",
+    "recoveryShares": "use 1 to 10 (5 is usual)",
+    "recoveryThreshold": "use 2 to recoveryShares (3 of 5 is usual)",
+    "snapshotSchedule": "use five numeric cron fields, such as `17 */6 * * *`",
+    "snapshotRetentionDays": "use 1 to 3650 days",
+    "secretName": "use a lowercase Kubernetes name such as `api-secrets`",
+    "externalSecrets.controller": "set replicas to 2 or more",
+    "externalSecrets.webhook": "set replicas to 2 or more",
+    "externalSecrets.certController": "set replicas to 2 or more",
+    "controller.replicas": "use 2 to 5",
+    "webhook.replicas": "use 2 to 5",
+    "certController.replicas": "use 2 to 5",
+    "reloader.replicas": "use 1 to 5 (2 or more run Reloader with leader election)",
+    "cpuRequest": "use millicores such as `50m`, or whole cores such as `1`",
+    "memoryRequest": "use Mi or Gi, such as `128Mi`",
+    "memoryLimit": "use Mi or Gi, at least the request, such as `512Mi`",
+    "metricsNamespaces": "list namespace names such as `monitoring`",
+    "sealedSecrets.enabled": "use true or false",
+    "argocd.domain": "use the host name Argo CD is served at, such as `argocd.platform-dev.example.com`",
+    "argocd.replicas": "use 2 to 5",
+    "redisHaAntiAffinity": "use `soft` (preferred) or `hard` (needs 3 schedulable nodes)",
+    "controllerMemoryLimit": "use Mi or Gi, at least `512Mi`, such as `2Gi`",
+    "repoServerMemoryLimit": "use Mi or Gi, at least `256Mi`, such as `1Gi`",
+    "redisMemoryLimit": "use Mi or Gi, at least `128Mi`, such as `512Mi`",
+    "ssoIssuerUrl": "use the identity provider's https:// issuer URL, such as `https://login.example.com`",
+    "ssoClientId": "use the OIDC client ID registered for Argo CD (its secret goes in AWS Secrets Manager)",
+    "ssoName": "use letters, digits, spaces, '.', '_' or '-'",
+    "adminGroups": "list SSO group names without commas or spaces, each once",
+    "rbacGroups": "map an environment of this stack to SSO group names without commas or spaces",
+    "slackChannel": "use the channel name without `#`: lowercase letters, digits, '-' and '_'",
+    "syncWindows": "map an environment of this stack to a list of windows with kind, schedule and duration",
+    "kind": "use `allow` or `deny`",
+    "schedule": "use five numeric cron fields, such as `0 8 * * 1-5`",
+    "duration": "use a whole number of m or h, such as `2h`",
+    "timeZone": "use an IANA time zone such as `UTC` or `Europe/Paris`",
+    "repoUsername": "use the user name that goes with the repository token, such as `git`",
+    "secretRefreshInterval": "use a whole number of s, m or h, such as `1h`",
 }
 
 
@@ -316,6 +680,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
             )
         seen_apps: dict[str, int] = {}
         seen_accounts: dict[str, int] = {}
+        seen_targets: dict[str, int] = {}
         for i, app in enumerate(env.apps):
             app_path = f"environments.{env_name}.apps[{i}]"
             if app.name in seen_apps:
@@ -330,6 +695,14 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
                     "give every app of an environment its own service account",
                 ))
             seen_accounts.setdefault(account, i)
+            target = app.target_secret_name
+            if target in seen_targets:
+                issues.append(ConfigIssue(
+                    f"{app_path}.secretName",
+                    f"names the same Secret as apps[{seen_targets[target]}], so two ExternalSecrets would fight over it",
+                    "give every app of an environment its own secretName (default `<app>-secrets`)",
+                ))
+            seen_targets.setdefault(target, i)
             seen_keys: dict[str, int] = {}
             for j, secret in enumerate(app.secrets):
                 spath = f"{app_path}.secrets[{j}]"
@@ -338,6 +711,9 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
                                               "give every secret of an app its own key"))
                 seen_keys.setdefault(secret.key, j)
                 issues.extend(_source_issues(spath, secret))
+    if cfg.vault.token_ttl_seconds > cfg.vault.token_max_ttl_seconds:
+        issues.append(ConfigIssue("vault.tokenTtlSeconds", "is longer than vault.tokenMaxTtlSeconds",
+                                  "make the TTL at most the maximum TTL"))
     replicas = cfg.vault.replicas
     if replicas < 3 or replicas % 2 == 0 or replicas > 7:
         issues.append(ConfigIssue(
@@ -346,6 +722,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
             "use 3 or 5",
         ))
     issues.extend(_cluster_issues(cfg))
+    issues.extend(_argocd_issues(cfg))
     for chart in cfg.charts:
         if chart not in CHART_PINS:
             issues.append(ConfigIssue(f"charts.{chart}", "is not a chart this platform installs",

@@ -14,3 +14,5 @@ def main() -> None:
     platform = Platform("platform", config)
     pulumi.export("namespaces", platform.namespaces)
     pulumi.export("environments", sorted(config.settings.environments))
+    # Public: save it as vault.login.caCertFile before phase 2 (docs/bootstrap.md).
+    pulumi.export("vaultCaCertificate", platform.vault.ca_cert_pem)

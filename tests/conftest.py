@@ -70,25 +70,8 @@ def edited_config() -> Callable[[str], dict[str, Any]]:
     return lambda stack: copy.deepcopy(stack_config_objects(stack))
 
 
+
 @pytest.fixture(scope="session")
-def vault_recording() -> Callable[[str], Recording]:
-    """VaultConfig as the platform registers it in phase 2, for a stack (cached per session)."""
-    from components.config import load_platform_config
-    from components.vault_config import VaultAccess, VaultConfig
-
-    def probe() -> None:
-        config = load_platform_config()
-        v = config.settings.vault
-        VaultConfig("vault-config", config=config, access=VaultAccess(
-            address="https://vault.example.internal:8200", ca_cert_file=v.login.ca_cert_file, login_role=v.login.role,
-            login_mount=v.login.mount, iam_server_id_header=v.login.iam_server_id_header, region=config.settings.aws.region,
-            audit_dir="/vault/audit", snapshot_service_account="vault-snapshot", vault_namespace="vault",
-            kv_max_versions=v.kv_max_versions, token_ttl_seconds=v.token_ttl_seconds, token_max_ttl_seconds=v.token_max_ttl_seconds))
-
-    def get(stack: str) -> Recording:
-        key = (stack, "vault-config")
-        if key not in _CACHE:
-            _CACHE[key] = run_program(read_stack(ROOT, stack), program=probe)
-        return _CACHE[key]
-
-    return get
+def vault_recording(recording: Callable[..., Recording]) -> Callable[[str], Recording]:
+    """The phase-2 program, where VaultConfig registers Vault's own configuration."""
+    return lambda stack: recording(stack)

@@ -1,0 +1,114 @@
+"""AppProjects, one per environment: the GitOps half of environment isolation (pure).
+
+A project named after its environment lets its applications:
+
+* take manifests only from the GitOps repository (``sourceRepos``);
+* deploy only into the environment's namespace of this cluster (``destinations``);
+* create no cluster-scoped object at all (``clusterResourceWhitelist: []``), which already
+  refuses ClusterSecretStores, ClusterExternalSecrets, ClusterGenerators, ClusterRoles,
+  ClusterRoleBindings, webhooks, CRDs and namespaces;
+* create none of the namespaced kinds that would step around the platform's isolation
+  (``namespaceResourceBlacklist``, DENIED_KINDS below). ``ExternalSecret`` stays allowed
+  (through the environment's ClusterSecretStores only, which refuse other namespaces), and so
+  do NetworkPolicies (each app opens what it needs on top of the namespace's default-deny).
+
+Sync windows come from ``argocd.syncWindows`` (production change windows); orphaned resources
+(objects in the namespace no application manages) raise a warning.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from components.argocd import names
+from components.config import ArgoCdSyncWindow, StackConfig
+
+DEFAULT_DENY_POLICY = "default-deny"  # components/namespaces.py creates it outside Argo CD
+
+
+@dataclass(frozen=True)
+class DeniedKind:
+    """A namespaced kind an application may not create, and why."""
+
+    group: str
+    kind: str
+    reason: str
+
+    def manifest(self) -> dict[str, str]:
+        return {"group": self.group, "kind": self.kind}
+
+
+DENIED_KINDS: tuple[DeniedKind, ...] = (
+    DeniedKind("external-secrets.io", "SecretStore",
+               "a store of the app's own would read backend paths with credentials the platform never scoped"),
+    DeniedKind("external-secrets.io", "ClusterSecretStore",
+               "cluster-scoped, so refused by the empty cluster whitelist already; listed so the intent survives a whitelist change"),
+    DeniedKind("external-secrets.io", "ClusterExternalSecret",
+               "cluster-scoped (refused by the whitelist); it would write Secrets into other namespaces"),
+    DeniedKind("external-secrets.io", "PushSecret",
+               "it copies a Secret of the namespace into a backend path: writing to the stores is the platform's job"),
+    DeniedKind("generators.external-secrets.io", "*",
+               "generators mint credentials (registry, cloud, Vault and Git tokens, passwords) with the operator's identity"),
+    DeniedKind("rbac.authorization.k8s.io", "Role",
+               "RBAC inside the namespace is the platform's: an app-made Role could let one app read another's Secrets"),
+    DeniedKind("rbac.authorization.k8s.io", "RoleBinding",
+               "the same, and it could bind a ClusterRole such as `edit` to any subject"),
+    DeniedKind("", "Secret",
+               "no secret value comes from Git: ESO writes the Secrets apps read; this also refuses "
+               "service-account token Secrets, which would mint a non-expiring token for any account of the namespace"),
+    DeniedKind("", "ResourceQuota", "quotas and limits of the namespace are the platform's"),
+    DeniedKind("", "LimitRange", "quotas and limits of the namespace are the platform's"),
+    DeniedKind("argoproj.io", "*",
+               "no Applications, ApplicationSets or AppProjects from an app's own manifests (they would escape their project)"),
+)
+
+
+def sync_window(window: ArgoCdSyncWindow) -> dict[str, Any]:
+    manifest: dict[str, Any] = {
+        "kind": window.kind,
+        "schedule": window.schedule,
+        "duration": window.duration,
+        "timeZone": window.time_zone,
+        "applications": ["*"],
+        "manualSync": window.manual_sync,
+    }
+    if window.description:
+        manifest["description"] = window.description
+    return manifest
+
+
+def project_name(environment: str) -> str:
+    return environment
+
+
+def app_project(environment: str, settings: StackConfig) -> dict[str, Any]:
+    """The ``argoproj.io/v1alpha1`` AppProject of one environment."""
+    if environment not in settings.environments:
+        raise ValueError(f"{environment!r} is not an environment of this stack")
+    windows = {str(env): w for env, w in settings.argocd.sync_windows.items()}.get(environment, [])
+    spec: dict[str, Any] = {
+        "description": f"{environment}: namespace {environment} on this cluster, from the GitOps repository only",
+        "sourceRepos": [settings.gitops.repo_url],
+        "destinations": [{"server": names.IN_CLUSTER, "namespace": environment}],
+        "clusterResourceWhitelist": [],
+        "namespaceResourceBlacklist": [d.manifest() for d in DENIED_KINDS],
+        "orphanedResources": {
+            "warn": True,
+            "ignore": [{"group": "networking.k8s.io", "kind": "NetworkPolicy", "name": DEFAULT_DENY_POLICY}],
+        },
+    }
+    if windows:
+        spec["syncWindows"] = [sync_window(w) for w in windows]
+    return {
+        "apiVersion": names.API_VERSION,
+        "kind": names.APP_PROJECT_KIND,
+        "metadata": {
+            "name": project_name(environment),
+            "namespace": names.NAMESPACE,
+            "labels": {**names.MANAGED_LABELS, names.ENVIRONMENT_LABEL: environment},
+            # Kept until no Application refers to the project.
+            "finalizers": [names.PROJECT_FINALIZER],
+        },
+        "spec": spec,
+    }

@@ -1,0 +1,90 @@
+"""NetworkPolicies of the ``vault`` namespace: deny by default, then exactly the flows Vault needs.
+
+* Vault servers accept 8200 from External Secrets, the environment namespaces
+  (injected Vault Agents), the bootstrap and snapshot jobs, the deployer's CIDRs and
+  each other, and 8201 (Raft, request forwarding) from each other only. They reach the
+  API server on 443 (token reviews for Kubernetes auth, service registration labels),
+  AWS on 443 (KMS unseal, STS for IRSA, IAM for AWS auth) and each other.
+* The Agent Injector accepts its webhook port from the API server only and reaches the
+  API server.
+* The jobs accept nothing and reach Vault and AWS.
+
+On EKS the API server's endpoints are VPC addresses (``cluster.apiServerCidrs``). AWS
+APIs have no fixed addresses unless the VPC has interface endpoints, which is why
+``vault.awsEndpointCidrs`` defaults to ``0.0.0.0/0`` on 443 only: set it to the
+endpoints' subnets when they exist. Policies act only where a NetworkPolicy engine runs
+(on EKS: the VPC CNI's network policy agent, ``enableNetworkPolicy``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from components.namespaces import MANAGED_BY
+from components.naming import ESO_NAMESPACE
+from components.network_policy import DNS_EGRESS, Peer, Port, Rule, network_policy_manifest
+from components.vault import names
+
+API = Port(names.API_PORT)
+CLUSTER = Port(names.CLUSTER_PORT)
+HTTPS = Port(443)
+
+SERVERS = Peer(namespace=names.NAMESPACE, pod_labels=names.SERVER_LABELS)
+BOOTSTRAP_PODS = Peer(namespace=names.NAMESPACE, pod_labels=names.BOOTSTRAP_LABELS)
+SNAPSHOT_PODS = Peer(namespace=names.NAMESPACE, pod_labels=names.SNAPSHOT_LABELS)
+
+
+@dataclass(frozen=True)
+class NetworkInputs:
+    environments: Sequence[str]
+    api_server_cidrs: Sequence[str]
+    deployer_cidrs: Sequence[str]
+    aws_endpoint_cidrs: Sequence[str]
+
+
+def _cidrs(cidrs: Sequence[str]) -> tuple[Peer, ...]:
+    return tuple(Peer(cidr=c) for c in cidrs)
+
+
+def vault_client_peers(inputs: NetworkInputs) -> tuple[Peer, ...]:
+    """Who may call Vault's API (besides Vault's own pods)."""
+    return (
+        Peer(namespace=ESO_NAMESPACE),
+        *(Peer(namespace=env) for env in inputs.environments),
+        BOOTSTRAP_PODS,
+        SNAPSHOT_PODS,
+        *_cidrs(inputs.deployer_cidrs),
+    )
+
+
+def network_policies(inputs: NetworkInputs) -> list[dict[str, Any]]:
+    ns = names.NAMESPACE
+    to_api_server = Rule(peers=_cidrs(inputs.api_server_cidrs), ports=(HTTPS,))
+    to_aws = Rule(peers=_cidrs(inputs.aws_endpoint_cidrs), ports=(HTTPS,))
+    to_vault = Rule(peers=(SERVERS,), ports=(API,))
+    return [
+        network_policy_manifest("default-deny", ns, ingress=[], egress=[DNS_EGRESS], labels=MANAGED_BY),
+        network_policy_manifest(
+            "vault-server", ns, pod_labels=names.SERVER_LABELS, labels=MANAGED_BY,
+            ingress=[
+                Rule(peers=vault_client_peers(inputs), ports=(API,)),
+                Rule(peers=(SERVERS,), ports=(API, CLUSTER)),
+            ],
+            egress=[to_api_server, to_aws, Rule(peers=(SERVERS,), ports=(API, CLUSTER))],
+        ),
+        network_policy_manifest(
+            "vault-agent-injector", ns, pod_labels=names.INJECTOR_LABELS, labels=MANAGED_BY,
+            ingress=[Rule(peers=_cidrs(inputs.api_server_cidrs), ports=(Port(names.INJECTOR_PORT),))],
+            egress=[to_api_server],
+        ),
+        network_policy_manifest(
+            "vault-bootstrap", ns, pod_labels=names.BOOTSTRAP_LABELS, labels=MANAGED_BY,
+            ingress=[], egress=[to_vault, to_aws],
+        ),
+        network_policy_manifest(
+            "vault-snapshot", ns, pod_labels=names.SNAPSHOT_LABELS, labels=MANAGED_BY,
+            ingress=[], egress=[to_vault, to_aws],
+        ),
+    ]

@@ -1,0 +1,132 @@
+"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, values.
+
+Registered only when ``vaultPhase`` is 2, through an explicit ``vault`` provider
+that logs in with the AWS auth method the bootstrap job enabled (no token in
+config or state; ``skip_child_token`` so the login token is used as is instead
+of minting a child token, which would need ``auth/token/create``).
+
+Audit: two file devices, one on Vault's audit volume and one on stdout. Vault
+refuses requests only when every enabled device fails, so a full audit volume
+does not stop the platform while stdout still reaches the cluster's log
+collection; the volume copy survives a log pipeline outage.
+
+Kubernetes auth reviews tokens in-cluster: ``kubernetes_host`` is the in-cluster
+API address and Vault uses its own service account (bound to
+``system:auth-delegator`` by the chart), so no reviewer JWT, CA or issuer is passed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_vault as vault
+
+from components.config import PlatformConfig
+from components.secret_values import managed_value
+from components.vault_policies import AUDIENCE, KV_MOUNT, stack_policies, stack_roles
+
+IN_CLUSTER_API = "https://kubernetes.default.svc"
+KUBERNETES_AUTH_PATH = "kubernetes"
+
+
+@dataclass(frozen=True)
+class VaultAccess:
+    """How the deployer reaches Vault and what VaultCluster named for this component."""
+
+    address: pulumi.Input[str]  # the API endpoint the deployer reaches (https)
+    ca_cert_file: str  # the cluster CA (public), saved locally after phase 1
+    login_role: str  # AWS auth role the bootstrap created for the deployer
+    login_mount: str
+    iam_server_id_header: str
+    region: str
+    sts_endpoint: pulumi.Input[str]  # the regional STS endpoint Vault verifies logins against
+    audit_dir: str
+    snapshot_service_account: str
+    vault_namespace: str
+    kv_max_versions: int
+    token_ttl_seconds: int
+    token_max_ttl_seconds: int
+
+
+class VaultConfig(pulumi.ComponentResource):
+    """Everything inside Vault that the stack config describes."""
+
+    policy_names: list[str]
+    role_names: list[str]
+
+    def __init__(
+        self, name: str, *, config: PlatformConfig, access: VaultAccess, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("platform:vault:VaultConfig", name, None, opts)
+        settings = config.settings
+        provider = vault.Provider(
+            "vault",
+            address=access.address,
+            ca_cert_file=access.ca_cert_file,
+            skip_child_token=True,
+            auth_login_aws=vault.ProviderAuthLoginAwsArgs(
+                role=access.login_role,
+                mount=access.login_mount,
+                aws_region=access.region,
+                aws_sts_endpoint=access.sts_endpoint,
+                header_value=access.iam_server_id_header,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, provider=provider)
+
+        mount = vault.Mount(
+            "kv", path=KV_MOUNT, type="kv", options={"version": "2"},
+            description="Platform secrets: <scope>/<app>/<key>", opts=child,
+        )
+        vault.kv.SecretBackendV2("kv", mount=mount.path, max_versions=access.kv_max_versions, cas_required=False, opts=child)
+        vault.Audit("audit-file", type="file", path="file",
+                    options={"file_path": f"{access.audit_dir}/vault-audit.log", "mode": "0600"},
+                    description="Audit log on Vault's audit volume", opts=child)
+        vault.Audit("audit-stdout", type="file", path="stdout", options={"file_path": "stdout"},
+                    description="Audit log on stdout for the cluster's log collection", opts=child)
+
+        auth = vault.AuthBackend("kubernetes", type="kubernetes", path=KUBERNETES_AUTH_PATH,
+                                 description="Service accounts of this cluster", opts=child)
+        vault.kubernetes.AuthBackendConfig("kubernetes", backend=auth.path, kubernetes_host=IN_CLUSTER_API, opts=child)
+
+        policies = {
+            p.name: vault.Policy(p.name, name=p.name, policy=p.hcl(), opts=child)
+            for p in stack_policies(settings)
+        }
+        self.policy_names = list(policies)
+        roles = stack_roles(settings, access.snapshot_service_account, access.vault_namespace)
+        for role in roles:
+            vault.kubernetes.AuthBackendRole(
+                role.name,
+                backend=auth.path,
+                role_name=role.name,
+                bound_service_account_names=[role.service_account],
+                bound_service_account_namespaces=[role.namespace],
+                audience=AUDIENCE,
+                token_policies=[role.policy],
+                token_ttl=access.token_ttl_seconds,
+                token_max_ttl=access.token_max_ttl_seconds,
+                opts=pulumi.ResourceOptions(parent=self, provider=provider, depends_on=[policies[role.policy]]),
+            )
+        self.role_names = [r.name for r in roles]
+
+        for env, env_cfg in settings.environments.items():
+            for app in env_cfg.apps:
+                for spec in app.secrets:
+                    if spec.backend != "vault":
+                        continue
+                    resource_name = f"{env}-{app.name}-{spec.key}"
+                    value = managed_value(resource_name, spec, config, parent=self)
+                    if value is None:  # external: the owner's path; no resource whose refresh would read it
+                        continue
+                    vault.kv.SecretV2(
+                        resource_name,
+                        mount=mount.path,
+                        name=f"{env}/{app.name}/{spec.key}",
+                        data_json=value.apply(lambda v: json.dumps({"value": v})),
+                        opts=child,
+                    )
+        self.register_outputs({"policies": self.policy_names, "roles": self.role_names})

@@ -1,0 +1,358 @@
+"""VaultCluster's pure builders read as a spec: server HCL, SANs, IAM documents, Vault policy, placement, config rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from typing import Any
+
+import hcl2
+import pytest
+
+from components.config import ConfigError
+from components.vault import iam, images, jobs, names, server
+from components.vault import tls as tls_names
+from components.vault.network import NetworkInputs, network_policies
+from planner.vault_access import parse_policy
+from tests.conftest import stack_settings
+
+CTX = iam.AwsContext("aws", "eu-west-1", "111111111111")
+KEY_ID = "0b7c4f7e-1111-4222-8333-944455556666"
+SPEC = server.ServerSpec(
+    replicas=3, cluster_name="platform-dev", region="eu-west-1", storage_class="vault-gp3", data_storage_size="10Gi",
+    audit_storage_size="8Gi", anti_affinity="soft", zone_spread="soft", server_cpu_request="250m",
+    server_memory_request="256Mi", server_memory_limit="1Gi", injector_cpu_request="50m", injector_memory_request="64Mi",
+    injector_memory_limit="128Mi", injector_namespaces=["development", "staging"],
+)
+
+
+def _hcl(text: str) -> dict[str, Any]:
+    return hcl2.loads(text)
+
+
+def _unquote(value: Any) -> Any:
+    """python-hcl2 keeps the quotes of string literals."""
+    return value[1:-1] if isinstance(value, str) and value.startswith('"') and value.endswith('"') else value
+
+
+# --- server config (HCL) ---------------------------------------------------------------------
+
+def test_server_config_listener_serves_tls_from_the_mounted_secret() -> None:
+    doc = _hcl(server.server_config(SPEC, KEY_ID))
+    assert [list(block) for block in doc["listener"]] == [['"tcp"']]
+    listener = {k: _unquote(v) for k, v in doc["listener"][0]['"tcp"'].items() if not k.startswith("__")}
+    assert listener == {
+        "address": "[::]:8200",
+        "cluster_address": "[::]:8201",
+        "tls_disable": False,
+        "tls_cert_file": "/vault/userconfig/vault-tls/tls.crt",
+        "tls_key_file": "/vault/userconfig/vault-tls/tls.key",
+        "tls_client_ca_file": "/vault/userconfig/vault-tls/ca.crt",
+        "tls_min_version": "tls12",
+    }
+    assert doc["ui"] is True and doc["disable_mlock"] is True
+    assert _unquote(doc["cluster_name"]) == "platform-dev"
+
+
+@pytest.mark.parametrize("replicas", [3, 5, 7])
+def test_one_https_retry_join_per_replica_with_ca_and_server_name(replicas: int) -> None:
+    doc = _hcl(server.server_config(replace(SPEC, replicas=replicas), KEY_ID))
+    raft = doc["storage"][0]['"raft"']
+    assert _unquote(raft["path"]) == "/vault/data"
+    joins = [{k: _unquote(v) for k, v in j.items() if not k.startswith("__")} for j in raft["retry_join"]]
+    assert joins == [
+        {
+            "leader_api_addr": f"https://vault-{i}.vault-internal:8200",
+            "leader_ca_cert_file": "/vault/userconfig/vault-tls/ca.crt",
+            "leader_tls_servername": f"vault-{i}.vault-internal",
+        }
+        for i in range(replicas)
+    ]
+
+
+def test_seal_is_awskms_with_the_key_and_service_registration_is_kubernetes() -> None:
+    doc = _hcl(server.server_config(SPEC, KEY_ID))
+    seal = doc["seal"][0]
+    assert list(seal) == ['"awskms"']
+    assert {k: _unquote(v) for k, v in seal['"awskms"'].items() if not k.startswith("__")} == {
+        "region": "eu-west-1", "kms_key_id": KEY_ID,
+    }
+    assert [list(b) for b in doc["service_registration"]] == [['"kubernetes"']]
+    assert set(doc) - {"__start_line__", "__end_line__"} == {
+        "ui", "disable_mlock", "cluster_name", "listener", "storage", "seal", "service_registration",
+    }
+
+
+def test_server_config_avoids_what_the_chart_rewrites_and_refuses_unsafe_text() -> None:
+    text = server.server_config(SPEC, KEY_ID)
+    for placeholder in names.CHART_CONFIG_PLACEHOLDERS:
+        assert placeholder not in text
+    with pytest.raises(ValueError, match="chart's start-up script"):
+        server.server_config(replace(SPEC, cluster_name="HOSTNAME"), KEY_ID)
+    with pytest.raises(ValueError, match="refusing to embed"):
+        server.server_config(SPEC, 'x" }\nseal "shamir" {')
+
+
+# --- placement ----------------------------------------------------------------------------------
+
+def test_anti_affinity_is_preferred_by_default_and_required_on_request() -> None:
+    soft = server.anti_affinity(names.SERVER_LABELS, "soft")
+    assert soft == {"podAntiAffinity": {"preferredDuringSchedulingIgnoredDuringExecution": [{
+        "weight": 100,
+        "podAffinityTerm": {
+            "labelSelector": {"matchLabels": {"app.kubernetes.io/name": "vault", "app.kubernetes.io/instance": "vault", "component": "server"}},
+            "topologyKey": "kubernetes.io/hostname",
+        },
+    }]}}
+    hard = server.anti_affinity(names.SERVER_LABELS, "hard")
+    assert hard["podAntiAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"] == [
+        soft["podAntiAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"][0]["podAffinityTerm"]
+    ]
+
+
+def test_zone_spread_skew_one_soft_or_hard() -> None:
+    assert server.zone_spread(names.SERVER_LABELS, "soft") == [{
+        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
+        "labelSelector": {"matchLabels": names.SERVER_LABELS},
+    }]
+    assert server.zone_spread(names.SERVER_LABELS, "hard")[0]["whenUnsatisfiable"] == "DoNotSchedule"
+
+
+def test_audit_rotation_threshold_is_a_quarter_of_the_volume() -> None:
+    assert server.audit_rotate_kib("8Gi") == 2 * 1024 * 1024
+    sidecar = server.housekeeping_container("8Gi")
+    env = {e["name"]: e["value"] for e in sidecar["env"]}
+    assert env == {"TLS_CERT_FILE": "/vault/userconfig/vault-tls/tls.crt", "AUDIT_FILE": "/vault/audit/vault-audit.log",
+                   "AUDIT_ROTATE_KIB": "2097152", "AUDIT_KEEP": "10", "INTERVAL_SECONDS": "60"}
+    assert "kill -HUP" in server.HOUSEKEEPING_SCRIPT and "gzip" in server.HOUSEKEEPING_SCRIPT
+
+
+# --- certificate names ----------------------------------------------------------------------------
+
+def _svc(name: str) -> list[str]:
+    return [name, f"{name}.vault", f"{name}.vault.svc", f"{name}.vault.svc.cluster.local"]
+
+
+def test_sans_cover_services_each_pod_localhost_and_the_api_endpoint() -> None:
+    dns = tls_names.server_dns_names(3, "https://vault.platform-dev.example.com:8200")
+    expected = [
+        *_svc("vault"), *_svc("vault-active"), *_svc("vault-standby"), *_svc("vault-internal"), *_svc("vault-ui"),
+        *_svc("vault-0.vault-internal"), *_svc("vault-1.vault-internal"), *_svc("vault-2.vault-internal"),
+        "localhost", "vault.platform-dev.example.com",
+    ]
+    assert dns == expected
+    assert not any("*" in name for name in dns)
+    assert tls_names.LOOPBACK_IPS == ("127.0.0.1",)
+
+
+def test_api_endpoint_host_is_not_listed_twice_and_must_be_https_without_path() -> None:
+    assert tls_names.server_dns_names(3, "https://vault.vault.svc:8200").count("vault.vault.svc") == 1
+    for bad in ("http://vault.example.com", "https://vault.example.com/v1", "vault.example.com"):
+        with pytest.raises(ValueError, match="https://<host>"):
+            tls_names.endpoint_host(bad)
+
+
+def test_certificate_uses_are_minimal() -> None:
+    assert tls_names.CA_ALLOWED_USES == ("cert_signing", "crl_signing", "digital_signature")
+    assert tls_names.SERVER_ALLOWED_USES == ("digital_signature", "server_auth")
+
+
+# --- IAM documents ---------------------------------------------------------------------------------
+
+UNSEAL = "arn:aws:kms:eu-west-1:111111111111:key/unseal"
+SNAPKEY = "arn:aws:kms:eu-west-1:111111111111:key/snapshots"
+RECKEY = "arn:aws:kms:eu-west-1:111111111111:key/recovery"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-AbCdEf"
+DEPLOYER = "arn:aws:iam::111111111111:role/platform-deployer"
+ADMINS = ["arn:aws:iam::111111111111:role/platform-deployer", "arn:aws:iam::111111111111:role/platform-break-glass"]
+
+
+def test_server_role_may_use_the_unseal_key_and_resolve_deployer_roles_only() -> None:
+    assert iam.server_role_policy(UNSEAL, [DEPLOYER]) == {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "AutoUnsealWithTheUnsealKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"],
+             "Resource": UNSEAL},
+            {"Sid": "ResolveDeployerRolesForAwsAuth", "Effect": "Allow", "Action": "iam:GetRole", "Resource": [DEPLOYER]},
+        ],
+    }
+
+
+def test_bootstrap_role_writes_one_secret_and_cannot_read_it() -> None:
+    doc = iam.bootstrap_role_policy(CTX, SECRET_ARN, RECKEY)
+    assert doc["Statement"] == [
+        {"Sid": "WriteTheRecoverySecret", "Effect": "Allow",
+         "Action": ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"], "Resource": SECRET_ARN},
+        {"Sid": "EncryptTheRecoverySecretThroughSecretsManager", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+         "Resource": RECKEY,
+         "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
+                                        "kms:EncryptionContext:SecretARN": SECRET_ARN}}},
+    ]
+    actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert "secretsmanager:GetSecretValue" not in actions and "secretsmanager:CreateSecret" not in actions
+
+
+def test_snapshot_role_puts_objects_under_its_prefix_only() -> None:
+    assert iam.snapshot_role_policy(CTX, "platform-dev-vault-snapshots-111111111111", SNAPKEY)["Statement"] == [
+        {"Sid": "PutSnapshotsUnderTheirPrefix", "Effect": "Allow", "Action": "s3:PutObject",
+         "Resource": "arn:aws:s3:::platform-dev-vault-snapshots-111111111111/raft-snapshots/*"},
+        {"Sid": "EncryptSnapshotsThroughS3", "Effect": "Allow", "Action": "kms:GenerateDataKey", "Resource": SNAPKEY,
+         "Condition": {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com"}}},
+    ]
+
+
+def test_key_statements_name_each_principal_and_keep_admins_to_the_owning_service() -> None:
+    assert iam.unseal_key_statements("arn:role/vault") == [{
+        "Sid": "VaultServersAutoUnseal", "Effect": "Allow", "Principal": {"AWS": "arn:role/vault"},
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"], "Resource": "*",
+    }]
+    snap = iam.snapshot_key_statements(CTX, "arn:role/snap", ADMINS)
+    via_s3 = {"StringEquals": {"kms:ViaService": "s3.eu-west-1.amazonaws.com", "kms:CallerAccount": "111111111111"}}
+    assert [(s["Principal"], s["Action"], s["Condition"]) for s in snap] == [
+        ({"AWS": "arn:role/snap"}, "kms:GenerateDataKey", via_s3),
+        ({"AWS": sorted(ADMINS)}, "kms:Decrypt", via_s3),
+    ]
+    rec = iam.recovery_key_statements(CTX, "arn:role/boot", ADMINS, "vault/platform-dev/recovery")
+    condition = {
+        "StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com", "kms:CallerAccount": "111111111111"},
+        "StringLike": {"kms:EncryptionContext:SecretARN": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-??????"},
+    }
+    assert [(s["Principal"], s["Action"], s["Condition"]) for s in rec] == [
+        ({"AWS": "arn:role/boot"}, ["kms:Decrypt", "kms:GenerateDataKey"], condition),
+        ({"AWS": sorted(ADMINS)}, "kms:Decrypt", condition),
+    ]
+
+
+def test_bucket_policy_denies_requests_without_tls() -> None:
+    assert iam.snapshot_bucket_policy("arn:aws:s3:::b") == {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": ["arn:aws:s3:::b", "arn:aws:s3:::b/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]}
+
+
+def test_recovery_secret_policy_lets_only_admins_read_and_only_bootstrap_and_admins_write() -> None:
+    doc = iam.recovery_secret_policy("arn:role/boot", ADMINS)
+    read, write = doc["Statement"]
+    assert (read["Effect"], read["Action"], read["Condition"]) == (
+        "Deny", "secretsmanager:GetSecretValue", {"ArnNotEquals": {"aws:PrincipalArn": sorted(ADMINS)}})
+    assert (write["Effect"], write["Action"], write["Condition"]) == (
+        "Deny", ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"],
+        {"ArnNotEquals": {"aws:PrincipalArn": sorted(["arn:role/boot", *ADMINS])}})
+
+
+def test_recovery_secret_is_outside_every_store_scope_and_bucket_names_are_bounded() -> None:
+    name = iam.recovery_secret_name("platform-dev")
+    assert name == "vault/platform-dev/recovery"
+    assert name.split("/")[0] not in {"development", "staging", "production", "platform"}
+    assert iam.snapshot_bucket_name("platform-dev", "111111111111") == "platform-dev-vault-snapshots-111111111111"
+    with pytest.raises(ValueError, match="exceeds 63"):
+        iam.snapshot_bucket_name("c" * 40, "111111111111")
+
+
+# --- the deployer's Vault policy -----------------------------------------------------------------
+
+def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
+    text = jobs.deployer_policy_hcl("kubernetes", "aws")
+    rules = parse_policy(text)
+    assert rules == {
+        "sys/auth": frozenset({"read"}),
+        "sys/auth/*": frozenset({"create", "read", "update", "delete", "sudo"}),
+        "sys/mounts": frozenset({"read"}),
+        "sys/mounts/*": frozenset({"create", "read", "update", "delete"}),
+        "sys/audit": frozenset({"read", "sudo"}),
+        "sys/audit/*": frozenset({"create", "read", "update", "delete", "sudo"}),
+        "sys/policies/acl": frozenset({"list"}),
+        "sys/policies/acl/*": frozenset({"create", "read", "update", "delete"}),
+        "auth/kubernetes/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "auth/aws/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "kv/*": frozenset({"create", "read", "update", "patch", "delete", "list"}),
+    }
+    assert {p for p, caps in rules.items() if "sudo" in caps} == {"sys/auth/*", "sys/audit", "sys/audit/*"}
+    assert not any(p.startswith(("sys/raw", "sys/seal", "auth/token", "sys/generate-root")) for p in rules)
+
+
+# --- NetworkPolicies ------------------------------------------------------------------------------
+
+INPUTS = NetworkInputs(environments=["development", "staging"], api_server_cidrs=["10.10.0.0/16"],
+                       deployer_cidrs=["10.250.0.0/24"], aws_endpoint_cidrs=["0.0.0.0/0"])
+
+
+def _ns(name: str) -> dict[str, Any]:
+    return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": name}}}
+
+
+def test_network_policies_deny_by_default_and_open_exactly_vaults_flows() -> None:
+    by_name = {p["metadata"]["name"]: p["spec"] for p in network_policies(INPUTS)}
+    assert list(by_name) == ["default-deny", "vault-server", "vault-agent-injector", "vault-bootstrap", "vault-snapshot"]
+    assert by_name["default-deny"]["podSelector"] == {} and by_name["default-deny"]["ingress"] == []
+    servers = {**_ns("vault"), "podSelector": {"matchLabels": names.SERVER_LABELS}}
+    vault = by_name["vault-server"]
+    assert vault["podSelector"] == {"matchLabels": names.SERVER_LABELS}
+    assert vault["ingress"] == [
+        {"from": [_ns("external-secrets"), _ns("development"), _ns("staging"),
+                  {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-bootstrap"}}},
+                  {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-snapshot"}}},
+                  {"ipBlock": {"cidr": "10.250.0.0/24"}}],
+         "ports": [{"port": 8200, "protocol": "TCP"}]},
+        {"from": [servers], "ports": [{"port": 8200, "protocol": "TCP"}, {"port": 8201, "protocol": "TCP"}]},
+    ]
+    assert vault["egress"] == [
+        {"to": [{"ipBlock": {"cidr": "10.10.0.0/16"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
+        {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
+        {"to": [servers], "ports": [{"port": 8200, "protocol": "TCP"}, {"port": 8201, "protocol": "TCP"}]},
+    ]
+    injector = by_name["vault-agent-injector"]
+    assert injector["podSelector"] == {"matchLabels": names.INJECTOR_LABELS}
+    assert injector["ingress"] == [{"from": [{"ipBlock": {"cidr": "10.10.0.0/16"}}], "ports": [{"port": 8080, "protocol": "TCP"}]}]
+    assert injector["egress"] == [{"to": [{"ipBlock": {"cidr": "10.10.0.0/16"}}], "ports": [{"port": 443, "protocol": "TCP"}]}]
+    for job in ("vault-bootstrap", "vault-snapshot"):
+        assert by_name[job]["ingress"] == []
+        assert by_name[job]["egress"] == [
+            {"to": [servers], "ports": [{"port": 8200, "protocol": "TCP"}]},
+            {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
+        ]
+        assert set(by_name[job]["policyTypes"]) == {"Ingress", "Egress"}
+
+
+def test_without_deployer_cidrs_no_address_block_reaches_vault() -> None:
+    spec = network_policies(replace(INPUTS, deployer_cidrs=[]))[1]["spec"]
+    assert not any("ipBlock" in peer for peer in spec["ingress"][0]["from"])
+
+
+# --- images and config rules ------------------------------------------------------------------------
+
+def test_images_are_pinned_by_tag_and_digest() -> None:
+    for pin in (images.VAULT, images.VAULT_K8S, images.AWS_CLI):
+        assert pin.reference == f"{pin.repository}:{pin.tag}@{pin.digest}"
+        assert len(pin.digest) == 71 and all(c in "0123456789abcdef" for c in pin.digest[7:])
+    with pytest.raises(ValueError, match="sha256"):
+        images.ImagePin("x/y", "1", "sha256:abc")
+
+
+@pytest.mark.parametrize(("edit", "path", "message"), [
+    ({"tlsEarlyRenewalHours": 8760}, "vault.tlsEarlyRenewalHours", "must be shorter than tlsValidityHours"),
+    ({"tlsValidityHours": 17520, "caValidityHours": 17520}, "vault.tlsValidityHours", "at most half of caValidityHours"),
+    ({"serverMemoryLimit": "128Mi"}, "vault.serverMemoryLimit", "is below the memory request"),
+    ({"injectorMemoryLimit": "32Mi"}, "vault.injectorMemoryLimit", "is below the memory request"),
+    ({"recoveryThreshold": 6}, "vault.recoveryThreshold", "at most recoveryShares"),
+    ({"recoveryShares": 3, "recoveryThreshold": 1}, "vault.recoveryThreshold", "at least 2"),
+    ({"deployerCidrs": ["10.0.0.1/24"]}, "vault.deployerCidrs", "not a CIDR block"),
+    ({"snapshotSchedule": "@hourly"}, "vault.snapshotSchedule", "must match pattern"),
+    ({"snapshotSchedule": "0 */6 * * MON"}, "vault.snapshotSchedule", "five-field numeric cron"),
+    ({"apiEndpoint": "https://vault.example.com/v1"}, "vault.apiEndpoint", "must match pattern"),
+    ({"antiAffinity": "strict"}, "vault.antiAffinity", "must be 'soft' or 'hard'"),
+    ({"deployerRoleArns": ["arn:aws:iam::111111111111:user/bob"]}, "vault.deployerRoleArns[0]", "must match pattern"),
+])
+def test_vault_settings_are_validated_with_their_key_path_and_a_fix(edit: dict[str, Any], path: str, message: str) -> None:
+    vault = {"replicas": 3, **edit}
+    with pytest.raises(ConfigError) as info:
+        stack_settings("dev", vault=vault)
+    rendered = [issue.render() for issue in info.value.issues]
+    assert any(line.startswith(f"platform:{path}: ") and message in line and ". Fix: " in line for line in rendered), rendered
+
+
+def test_stack_defaults_and_overrides_reach_the_model() -> None:
+    dev, prod = stack_settings("dev").vault, stack_settings("prod").vault
+    assert (dev.anti_affinity, dev.zone_spread, prod.zone_spread) == ("soft", "soft", "hard")
+    assert dev.deployer_role_arns == ["arn:aws:iam::111111111111:role/platform-deployer"]
+    assert json.dumps(prod.aws_endpoint_cidrs) == '["0.0.0.0/0"]'

@@ -1,0 +1,173 @@
+"""VaultConfig: policies as a spec, roles, KV values, and every cell of the Vault access matrix."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import hcl2
+import pytest
+
+from components.vault_policies import KV_MOUNT, app_policy, eso_policy, snapshot_policy
+from planner.mocks import SECRET
+from planner.run import Recording
+from planner.vault_access import allowed_capabilities, can_read, parse_policy, vault_access_matrix
+from tests.conftest import STACKS, stack_config_objects, stack_settings
+
+POLICY = "vault:index/policy:Policy"
+ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+KV_SECRET = "vault:kv/secretV2:SecretV2"
+WRITE_CAPS = {"create", "update", "patch", "delete", "sudo"}
+
+
+def vault_apps(stack: str) -> dict[str, list[dict]]:
+    """env -> apps with at least one Vault-backed secret, from the stack file."""
+    return {
+        env: [a for a in cfg["apps"] if any(s["backend"] == "vault" for s in a["secrets"])]
+        for env, cfg in stack_config_objects(stack)["platform:environments"].items()
+    }
+
+
+def vault_paths(stack: str) -> set[str]:
+    return {f"{env}/{a['name']}/{s['key']}" for env, apps in vault_apps(stack).items() for a in apps
+            for s in a["secrets"] if s["backend"] == "vault"}
+
+
+# --- policies as a spec -------------------------------------------------------------
+
+def test_app_policy_reads_exactly_its_own_paths() -> None:
+    text = app_policy("staging", "api").hcl()
+    parsed = hcl2.loads(text)
+    assert [list(block) for block in parsed["path"]] == [['"kv/data/staging/api/*"'], ['"kv/metadata/staging/api/*"']]
+    rules = parse_policy(text)
+    assert rules == {"kv/data/staging/api/*": frozenset({"read"}), "kv/metadata/staging/api/*": frozenset({"read", "list"})}
+
+
+def test_prefix_named_sibling_is_out_of_reach() -> None:
+    api = parse_policy(app_policy("staging", "api").hcl())
+    assert can_read([api], "staging/api/db-password")
+    assert not can_read([api], "staging/api-admin/session-secret")
+    assert not can_read([api], "staging/api")
+    assert not can_read([api], "production/api/db-password")
+
+
+def test_eso_policy_reads_one_environment_and_never_writes() -> None:
+    rules = parse_policy(eso_policy("staging").hcl())
+    assert rules == {"kv/data/staging/*": frozenset({"read"}), "kv/metadata/staging/*": frozenset({"read", "list"})}
+    assert can_read([rules], "staging/api-admin/session-secret")
+    assert not can_read([rules], "development/api/db-password")
+    assert not can_read([rules], "stagingx/api/db-password")
+
+
+def test_snapshot_policy_is_snapshot_read_only_without_sudo() -> None:
+    assert parse_policy(snapshot_policy().hcl()) == {"sys/storage/raft/snapshot": frozenset({"read"})}
+
+
+# --- the evaluator follows Vault's documented matching -------------------------------------
+
+@pytest.mark.parametrize(("rules", "path", "expected"), [
+    ({"secret/foo": {"read"}}, "secret/foo", {"read"}),
+    ({"secret/foo": {"read"}}, "secret/foo/bar", set()),  # exact paths are exact
+    ({"secret/*": {"read"}}, "secret/foo/bar", {"read"}),  # a glob is a prefix
+    ({"secret/*": {"read"}, "secret/foo": {"deny"}}, "secret/foo", set()),  # the exact path wins, deny
+    ({"secret/+/bar": {"list"}}, "secret/x/bar", {"list"}),  # + is one segment
+    ({"secret/+/bar": {"list"}}, "secret/x/y/bar", set()),
+    ({"secret/x/*": {"read"}, "secret/+/bar": {"list"}}, "secret/x/bar", {"read"}),  # an earlier wildcard loses
+    ({"secret/*": {"read"}, "secret/+/bar": {"list"}}, "secret/x/bar", {"list"}),  # a trailing glob loses a tie
+    ({"secret/a*": {"read"}, "secret/ab*": {"list"}}, "secret/abc", {"list"}),  # longer glob wins
+])
+def test_vault_acl_matching(rules: dict[str, set[str]], path: str, expected: set[str]) -> None:
+    assert allowed_capabilities([{p: frozenset(c) for p, c in rules.items()}], path) == frozenset(expected)
+
+
+def test_policies_of_one_token_merge_per_path() -> None:
+    a = {"kv/data/x/*": frozenset({"read"})}
+    b = {"kv/data/x/*": frozenset({"list"})}
+    assert allowed_capabilities([a, b], "kv/data/x/y") == {"read", "list"}
+
+
+# --- what the program registers ----------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_policy_parses_and_grants_no_write_or_sudo(recording: Callable[..., Recording], stack: str) -> None:
+    policies = recording(stack).by_type(POLICY)
+    envs = stack_config_objects(stack)["platform:environments"]
+    apps = sum(len(cfg["apps"]) for cfg in envs.values())
+    assert len(policies) == apps + len(envs) + 1 + 1  # apps, env stores, the platform store, snapshots
+    for p in policies:
+        for path, caps in parse_policy(p["inputs"]["policy"]).items():
+            assert not caps & WRITE_CAPS, (p["inputs"]["name"], path)
+            if path.startswith(f"{KV_MOUNT}/"):
+                assert "*" not in path.split("/")[2], path  # never a glob across environments
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_roles_bind_one_service_account_in_one_namespace(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    settings = stack_settings(stack)
+    roles = {r["inputs"]["roleName"]: r["inputs"] for r in rec.by_type(ROLE)}
+    for env, cfg in settings.environments.items():
+        for app in cfg.apps:
+            role = roles[f"{env}-{app.name}"]
+            assert role["boundServiceAccountNames"] == [app.service_account_name]
+            assert role["boundServiceAccountNamespaces"] == [env]
+            assert role["tokenPolicies"] == [f"app-{env}-{app.name}"]
+    for scope in [*settings.environments, "platform"]:
+        role = roles[f"eso-{scope}"]
+        assert role["boundServiceAccountNames"] == [f"eso-{scope}-vault"]
+        assert role["boundServiceAccountNamespaces"] == ["external-secrets"]
+        assert role["tokenPolicies"] == [f"eso-{scope}"]
+    for role in roles.values():
+        assert role["audience"] == "vault"
+        assert role["tokenTtl"] == settings.vault.token_ttl_seconds
+        assert role["tokenMaxTtl"] == settings.vault.token_max_ttl_seconds
+        assert "*" not in role["boundServiceAccountNames"] + role["boundServiceAccountNamespaces"]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_managed_values_are_secret_and_external_ones_have_no_kv_resource(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    secrets = {r["inputs"]["name"]: r for r in rec.by_type(KV_SECRET)}
+    external = {p for p in vault_paths(stack) if _source(stack, p) == "external"}
+    assert external and set(secrets) == vault_paths(stack) - external
+    for secret in secrets.values():
+        assert secret["inputs"]["dataJson"] == SECRET
+        assert secret["inputs"]["mount"] == KV_MOUNT
+
+
+def _source(stack: str, path: str) -> str:
+    env, app, key = path.split("/")
+    apps = stack_config_objects(stack)["platform:environments"][env]["apps"]
+    return next(s["source"] for a in apps if a["name"] == app for s in a["secrets"] if s["key"] == key)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_provider_logs_in_with_aws_auth_and_holds_no_token(recording: Callable[..., Recording], stack: str) -> None:
+    provider = recording(stack).one("pulumi:providers:vault", "vault")["inputs"]
+    login = stack_settings(stack).vault.login
+    assert "token" not in provider
+    assert provider["skipChildToken"] in (True, "true")
+    auth = provider["authLoginAws"]
+    auth = auth if isinstance(auth, dict) else __import__("json").loads(auth)
+    assert auth["role"] == login.role and auth["mount"] == login.mount and auth["headerValue"] == login.iam_server_id_header
+    assert provider["address"].startswith("https://")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_cell_of_the_vault_matrix(recording: Callable[..., Recording], stack: str) -> None:
+    settings = stack_settings(stack)
+    cells = vault_access_matrix(recording(stack).resources, settings)
+    paths = vault_paths(stack)
+    assert {c.path for c in cells} == paths
+    principals = {c.via for c in cells}
+    expected_roles = {f"{env}-{a.name}" for env, cfg in settings.environments.items() for a in cfg.apps}
+    expected_roles |= {f"eso-{s}" for s in [*settings.environments, "platform"]} | {"vault-snapshot"}
+    assert principals == expected_roles
+    for cell in cells:
+        env, app, _ = cell.path.split("/")
+        if cell.via.startswith("eso-"):
+            expected = cell.via == f"eso-{env}"
+        elif cell.via == "vault-snapshot":
+            expected = False
+        else:
+            expected = cell.via == f"{env}-{app}"
+        assert cell.allowed is expected, cell
