@@ -38,13 +38,27 @@ def _markdown(cells: Sequence[AccessCell]) -> str:
         principals = sorted({(c.principal, c.via) for c in mine})
         paths = sorted({c.path for c in mine})
         allowed = {(c.principal, c.via, c.path): c.allowed for c in mine}
-        lines.append("| path | " + " | ".join(f"{p.rsplit(':', 1)[-1]} ({v})" for p, v in principals) + " |")
+        lines.append("| path | " + " | ".join(f"{_short(p)} via {v}" for p, v in principals) + " |")
         lines.append("|---|" + "---|" * len(principals))
         for path in paths:
             marks = ["yes" if allowed.get((p, v, path)) else "no" for p, v in principals]
             lines.append(f"| `{path}` | " + " | ".join(marks) + " |")
         lines.append("")
+    lines += [
+        "## Inside a namespace",
+        "",
+        "The Kubernetes Secrets ESO writes (`<app>-secrets` in each environment namespace) are readable by any pod",
+        "of that namespace that mounts them: the namespace is the boundary there, not the app. Across",
+        "namespaces, the stores' `conditions` and the Vault and IAM grants above keep each environment apart.",
+        "",
+    ]
     return "\n".join(lines)
+
+
+def _short(principal: str) -> str:
+    """`system:serviceaccount:<ns>:<sa>` -> `<ns>/<sa>`."""
+    parts = principal.split(":")
+    return f"{parts[2]}/{parts[3]}" if len(parts) == 4 else principal
 
 
 def write_access_matrix(resources: Resources, settings: StackConfig) -> dict[str, str]:
