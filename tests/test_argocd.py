@@ -34,13 +34,13 @@ from tests.test_external_secrets import ESO_DIR, assert_restricted, crd_errors, 
 
 UPSTREAM = ROOT / "tests" / "upstream"
 CHART_DIR = UPSTREAM / "argo-cd-chart" / CHART_PINS["argo-cd"].version
-APP_VERSION = re.search(r"appVersion: (v[0-9.]+)", (CHART_DIR / "SOURCE.md").read_text())[1]  # type: ignore[index]
+APP_VERSION = re.findall(r"appVersion: (v[0-9.]+)", (CHART_DIR / "SOURCE.md").read_text())[0]
 CRD_DIR = UPSTREAM / "argo-cd" / APP_VERSION / "crds"
 ENV_STACKS = [(stack, env) for stack in STACKS for env in stack_config_objects(stack)["platform:environments"]]
 
 # The chart copies every key of configs.cm into argocd-cm: below it the keys are Argo CD settings
 # (checked against ARGOCD_CM_KEYS), not chart keys.
-PASSTHROUGH = {("configs", "cm")}
+PASSTHROUGH: set[tuple[str, ...]] = {("configs", "cm")}
 # argocd-cm keys this platform sets, each documented in Argo CD's argocd-cm.yaml reference.
 ARGOCD_CM_KEYS = {"url", "admin.enabled", "exec.enabled", "users.anonymous.enabled", "oidc.config"}
 # (section path, container-security key, pod-security key or None for global.securityContext)

@@ -82,7 +82,7 @@ def test_component_parents_its_children_and_uses_the_explicit_provider(recording
     assert {r["parent"] for r in rec.by_type(PROJECT) + rec.by_type(APPSET)} == {comp["urn"]}
 
 
-def test_outputs_are_attributes(tmp_path: Any) -> None:
+def test_outputs_are_attributes() -> None:
     captured: dict[str, Any] = {}
 
     def probe() -> None:
