@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
 import pulumi
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator
 from pydantic.alias_generators import to_camel
 from pydantic_core import PydanticCustomError
 
@@ -36,6 +36,43 @@ SecretKey = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max
 ConfigKeyName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$", max_length=64)]
 Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
 ChartVersion = Annotated[str, Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")]
+
+
+def _check_cidr(value: str) -> str:
+    try:
+        ipaddress.ip_network(value, strict=True)
+    except ValueError:
+        raise PydanticCustomError("cidr", "is not a CIDR block (host bits must be zero)") from None
+    return value
+
+
+_CRON_FIELD = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
+
+
+def _check_cron(value: str) -> str:
+    parts = value.split()
+    if len(parts) != 5 or not all(_CRON_FIELD.match(part) for part in parts):
+        raise PydanticCustomError("cron", "is not a five-field numeric cron schedule")
+    return value
+
+
+def mebibytes(quantity: str) -> int:
+    """`512Mi` -> 512, `2Gi` -> 2048 (the only units memory fields accept)."""
+    return int(quantity[:-2]) * (1024 if quantity.endswith("Gi") else 1)
+
+
+def _limit_covers_request(cls: type, value: str, info: ValidationInfo) -> str:
+    """A `<x>memory_limit` field must be at least its `<x>memory_request` sibling."""
+    request = info.data.get(str(info.field_name).replace("memory_limit", "memory_request"))
+    if request is not None and mebibytes(value) < mebibytes(request):
+        raise PydanticCustomError("memory_limit", "is below the memory request")
+    return value
+
+
+Cidr = Annotated[str, AfterValidator(_check_cidr)]
+"""A network such as `10.0.0.0/16`."""
+CronFields = Annotated[str, AfterValidator(_check_cron)]
+"""Five numeric cron fields (no names such as MON)."""
 
 
 class _Model(BaseModel):
@@ -66,7 +103,7 @@ class ClusterConfig(_Model):
     """The cluster's OIDC issuer URL (`identity.oidc.issuer`); must match the provider ARN."""
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
     """Minor version (`1.33`): Pod Security labels and schema validation use it."""
-    api_server_cidrs: Annotated[list[str], Field(min_length=1)]
+    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)]
     """CIDRs of the API server's endpoints (EKS: VPC addresses), for NetworkPolicies."""
 
     @property
@@ -130,9 +167,9 @@ class VaultConfig(_Model):
         Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
     ] = []
     """IAM roles of the stack's account that `pulumi up` runs as, bound to Vault's `deployer` AWS auth role (empty: `aws.adminRoleArns`)."""
-    deployer_cidrs: list[str] = []
+    deployer_cidrs: list[Cidr] = []
     """Source CIDRs of the deployer's connections as Vault's pods see them (VPN pool, CI runners, load balancer subnets): allowed on 8200."""
-    aws_endpoint_cidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+    aws_endpoint_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
     """Where Vault and its jobs reach AWS APIs (KMS, STS, IAM, S3, Secrets Manager) on 443; narrow it to the VPC endpoints' subnets."""
     storage_class: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "vault-gp3"
     """Name of the encrypted gp3 StorageClass this component creates for Raft volumes (reclaim `Retain` when `protectStateful`)."""
@@ -166,22 +203,10 @@ class VaultConfig(_Model):
     """Recovery key shares `vault operator init` creates (stored only in AWS Secrets Manager)."""
     recovery_threshold: Annotated[int, Field(ge=1, le=10)] = 3
     """Recovery key shares needed to make a root token (break-glass); 2 or more and at most `recoveryShares`."""
-    snapshot_schedule: Annotated[
-        str, Field(pattern=r"^(\S+\s+){4}\S+$", max_length=100)
-    ] = "17 */6 * * *"
+    snapshot_schedule: Annotated[CronFields, Field(max_length=100)] = "17 */6 * * *"
     """Cron schedule (UTC, five fields) of the Raft snapshot CronJob."""
     snapshot_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     """Days a snapshot stays in the bucket before it expires (deleted versions stay 7 more days)."""
-
-    @field_validator("deployer_cidrs", "aws_endpoint_cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        for cidr in value:
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise PydanticCustomError("cidr", "lists an entry that is not a CIDR block") from None
-        return value
 
     @field_validator("tls_validity_hours")
     @classmethod
@@ -199,19 +224,7 @@ class VaultConfig(_Model):
             raise PydanticCustomError("tls_renewal", "must be shorter than tlsValidityHours")
         return value
 
-    @field_validator("server_memory_limit", "injector_memory_limit")
-    @classmethod
-    def _limit_covers_request(cls, value: str, info: ValidationInfo) -> str:
-        request_field = str(info.field_name).replace("_limit", "_request")
-        request = info.data.get(request_field)
-        if request is not None and cls.mebibytes(value) < cls.mebibytes(request):
-            raise PydanticCustomError("memory_limit", "is below the memory request")
-        return value
-
-    @staticmethod
-    def mebibytes(quantity: str) -> int:
-        """`512Mi` -> 512, `2Gi` -> 2048 (the only units the fields accept)."""
-        return int(quantity[:-2]) * (1024 if quantity.endswith("Gi") else 1)
+    _limits = field_validator("server_memory_limit", "injector_memory_limit")(_limit_covers_request)
 
     @field_validator("recovery_threshold")
     @classmethod
@@ -221,13 +234,6 @@ class VaultConfig(_Model):
             raise PydanticCustomError("recovery_threshold", "must be at least 2 and at most recoveryShares (1 only with a single share)")
         return value
 
-    @field_validator("snapshot_schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        field_pattern = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
-        if not all(field_pattern.match(part) for part in value.split()):
-            raise PydanticCustomError("cron", "is not a five-field numeric cron schedule")
-        return value
     kv_max_versions: Annotated[int, Field(ge=1, le=100)] = 10
     """Versions KV v2 keeps per value (older ones are destroyed)."""
     token_ttl_seconds: Annotated[int, Field(ge=60, le=86400)] = 900
@@ -306,13 +312,7 @@ class WorkloadSizing(_Model):
     memory_limit: MemoryQuantity
     """Memory limit of each pod; at least its request."""
 
-    @field_validator("memory_limit")
-    @classmethod
-    def _limit_covers_request(cls, value: str, info: ValidationInfo) -> str:
-        request = info.data.get("memory_request")
-        if request is not None and VaultConfig.mebibytes(value) < VaultConfig.mebibytes(request):
-            raise PydanticCustomError("memory_limit", "is below the memory request")
-        return value
+    _limits = field_validator("memory_limit")(_limit_covers_request)
 
 
 class SealedSecretsConfig(_Model):
@@ -333,7 +333,7 @@ class ExternalSecretsConfig(_Model):
     """ESO cert controller (renews the webhook's certificate). Default: 2, `20m`, `64Mi`, limit `256Mi`."""
     reloader: WorkloadSizing = WorkloadSizing(replicas=2, cpu_request="10m", memory_request="64Mi", memory_limit="256Mi")
     """Stakater Reloader: rolls opted-in workloads when their Secret changes (2+ replicas: leader election). Default: 2, `10m`, `64Mi`, `256Mi`."""
-    aws_endpoint_cidrs: Annotated[list[str], Field(min_length=1)] = ["0.0.0.0/0"]
+    aws_endpoint_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
     """Where the ESO controller reaches AWS (STS, Secrets Manager) on 443; narrow it to the VPC endpoints' subnets if the VPC has them."""
     metrics_namespaces: list[DnsLabel] = []
     """Namespaces whose pods may scrape the ESO and Reloader metrics ports (empty: none)."""
@@ -347,15 +347,6 @@ class ExternalSecretsConfig(_Model):
             raise PydanticCustomError("eso_replicas", "must run at least 2 replicas (its disruption budget keeps 1 available)")
         return value
 
-    @field_validator("aws_endpoint_cidrs")
-    @classmethod
-    def _cidrs(cls, value: list[str]) -> list[str]:
-        for cidr in value:
-            try:
-                ipaddress.ip_network(cidr, strict=True)
-            except ValueError:
-                raise PydanticCustomError("cidr", "lists an entry that is not a CIDR block") from None
-        return value
 
 
 EnvironmentName = Literal["development", "staging", "production"]
@@ -368,7 +359,7 @@ class ArgoCdSyncWindow(_Model):
 
     kind: Literal["allow", "deny"]
     """`allow`: automated and manual syncs only inside the window; `deny`: no syncs inside it."""
-    schedule: Annotated[str, Field(pattern=r"^(\S+\s+){4}\S+$", max_length=100)]
+    schedule: Annotated[CronFields, Field(max_length=100)]
     """Cron schedule (five numeric fields) of each window start, in `timeZone`."""
     duration: Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h)$")]
     """How long the window stays open after each start, such as `2h` or `30m`."""
@@ -379,13 +370,6 @@ class ArgoCdSyncWindow(_Model):
     description: Annotated[str, Field(pattern=r"^[^\n]{1,200}$")] | None = None
     """Why the window exists, shown in the Argo CD UI."""
 
-    @field_validator("schedule")
-    @classmethod
-    def _cron(cls, value: str) -> str:
-        field_pattern = re.compile(r"^(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?(,(\*|[0-9]+(-[0-9]+)?)(/[0-9]+)?)*$")
-        if not all(field_pattern.match(part) for part in value.split()):
-            raise PydanticCustomError("cron", "is not a five-field numeric cron schedule")
-        return value
 
 
 class ArgoCdConfig(_Model):
@@ -430,7 +414,7 @@ class ArgoCdConfig(_Model):
     @classmethod
     def _memory_floor(cls, value: str, info: ValidationInfo) -> str:
         floor = {"controller_memory_limit": 512, "repo_server_memory_limit": 256, "redis_memory_limit": 128}[str(info.field_name)]
-        if VaultConfig.mebibytes(value) < floor:
+        if mebibytes(value) < floor:
             raise PydanticCustomError("memory_floor", "is below the minimum of {floor}Mi", {"floor": floor})
         return value
 
@@ -533,6 +517,7 @@ _FIX_HINTS = {
     "environments": "write a mapping of environment name (development, staging, production) to its settings",
     "adminRoleArns": "list IAM role ARNs such as `arn:aws:iam::<account>:role/platform-deployer`",
     "apps": "list at least one app",
+    "apiServerCidrs": "use networks such as `10.0.0.0/16` (host bits zero)",
     "secretRecoveryWindowDays": "use 7 to 30 days (prod: 30)",
     "alarmEmails": "list e-mail addresses such as `platform-oncall@example.com`",
     "apiEndpoint": "use an https:// URL without a path, such as `https://vault.platform-dev.example.com:8200`",
@@ -770,12 +755,6 @@ def _cluster_issues(cfg: StackConfig) -> list[ConfigIssue]:
     if f".{cfg.aws.region}." not in cluster.oidc_issuer_url:
         issues.append(ConfigIssue("cluster.oidcIssuerUrl", "is in another region than aws.region",
                                   "use the issuer of the cluster in the stack's region"))
-    for i, cidr in enumerate(cluster.api_server_cidrs):
-        try:
-            ipaddress.ip_network(cidr, strict=True)
-        except ValueError:
-            issues.append(ConfigIssue(f"cluster.apiServerCidrs[{i}]", "is not a CIDR block",
-                                      "use a network such as `10.0.0.0/16` (host bits zero)"))
     return issues
 
 

@@ -516,7 +516,7 @@ def test_sizing_and_network_mistakes_are_reported_with_their_paths() -> None:
         "sealedSecrets": {"enabled": "yes"},
     })
     assert any(p.startswith("platform:externalSecrets.reloader.memoryLimit: is below the memory request") for p in problems)
-    assert any(p.startswith("platform:externalSecrets.awsEndpointCidrs: lists an entry that is not a CIDR block") for p in problems)
+    assert any(p.startswith("platform:externalSecrets.awsEndpointCidrs[0]: is not a CIDR block") for p in problems)
     assert any(p.startswith("platform:externalSecrets.metricsNamespaces[0]:") for p in problems)
     assert any(p.startswith("platform:externalSecrets.sealedSecrets.enabled:") and "Fix: use true or false" in p for p in problems)
 
