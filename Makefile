@@ -8,7 +8,7 @@ PLAN_ARGS := --stack $(STACK) $(if $(PHASE),--phase $(PHASE))
 
 POLICY_CONFIG ?=
 
-.PHONY: venv plan plans policy gitops test lint typecheck ci clean
+.PHONY: venv plan plans policy gitops bench test lint typecheck ci clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +35,10 @@ policy: venv
 ## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file.
 gitops: venv
 	$(PY) -m planner.gitops
+
+## Benchmark the program under the mocks against the mock runtime's floor (sizes: apps per environment).
+bench: venv
+	$(PY) -m planner.bench --sizes 10 50 200
 
 ## Run every test.
 test: venv

@@ -17,6 +17,46 @@ PHASE_NOTES = {
 }
 
 
+# AWS Secrets Manager list prices (us-east-1 and most regions, as AWS publishes them): check
+# your region's price before budgeting; the plan only multiplies.
+SECRET_MONTHLY_USD = 0.40
+API_CALLS_USD_PER_10K = 0.05
+HOURS_PER_MONTH = 730
+_SECONDS = {"s": 1, "m": 60, "h": 3600}
+
+SECRETS_MANAGER_SECRET = "aws:secretsmanager/secret:Secret"
+
+
+def seconds(duration: str) -> int:
+    """`15m` -> 900 (the config model admits only whole s, m or h)."""
+    return int(duration[:-1]) * _SECONDS[duration[-1]]
+
+
+def cost_lines(settings: StackConfig, resources: Resources) -> list[str]:
+    """Monthly Secrets Manager cost and the read rate refresh intervals imply, per backend."""
+    secrets = sum(1 for r in resources if r["type"] == SECRETS_MANAGER_SECRET)
+    calls_per_hour = {"aws": 0.0, "vault": 0.0}
+    for env in settings.environments.values():
+        for app in env.apps:
+            for spec in app.secrets:
+                # ESO reads every entry of an ExternalSecret at each refresh (one call per entry).
+                calls_per_hour[spec.backend] += 3600 / seconds(env.refresh_interval)
+    aws_monthly_calls = calls_per_hour["aws"] * HOURS_PER_MONTH
+    storage = secrets * SECRET_MONTHLY_USD
+    api = aws_monthly_calls / 10_000 * API_CALLS_USD_PER_10K
+    return [
+        "## Cost and load",
+        "",
+        f"- AWS Secrets Manager: {secrets} secrets x ${SECRET_MONTHLY_USD:.2f} = ${storage:.2f} a month, plus "
+        f"{calls_per_hour['aws']:.0f} GetSecretValue calls an hour from ESO refreshes "
+        f"({aws_monthly_calls:,.0f} a month, ${api:.2f}): ${storage + api:.2f} a month in all "
+        "(Argo CD's own ExternalSecrets and Pulumi refreshes not included).",
+        f"- Vault: {calls_per_hour['vault']:.0f} KV reads an hour from ESO refreshes "
+        "(plus one Kubernetes auth login per store token renewal).",
+        "",
+    ]
+
+
 def render_summary(stack: str, settings: StackConfig, resources: Resources) -> str:
     per_component, per_type = resource_counts(resources)
     lines = [
@@ -39,7 +79,8 @@ def render_summary(stack: str, settings: StackConfig, resources: Resources) -> s
                 f"| {env_name} | {env.sync_policy} | {env.refresh_interval} | {app.name} | "
                 f"{app.service_account_name} | {secrets} |"
             )
-    lines += ["", "## Objects per component", "", "| component | objects |", "|---|---|"]
+    lines += ["", *cost_lines(settings, resources)]
+    lines += ["## Objects per component", "", "| component | objects |", "|---|---|"]
     lines += [f"| {c} | {n} |" for c, n in sorted(per_component.items())]
     lines += [
         "",
