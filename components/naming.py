@@ -16,7 +16,6 @@ ESO_NAMESPACE = "external-secrets"
 VAULT_NAMESPACE = "vault"
 ARGOCD_NAMESPACE = "argocd"
 PLATFORM_SCOPE = "platform"
-MANAGED_BY_TAG = {"managed-by": "pulumi-secrets-platform"}
 
 
 def secret_path(scope: str, app: str, key: str) -> str:

@@ -15,7 +15,6 @@ are root-protected) needs it, and the bootstrap job writes that one.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from components.config import StackConfig
@@ -116,7 +115,3 @@ def secret_paths(settings: StackConfig) -> list[str]:
         for spec in app.secrets
         if spec.backend == "vault"
     ]
-
-
-def policy_names(policies: Sequence[VaultPolicy]) -> list[str]:
-    return [p.name for p in policies]

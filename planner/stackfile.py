@@ -27,9 +27,6 @@ class StackInput:
     config: dict[str, str]
     secret_keys: list[str]
 
-    def placeholder(self, key: str) -> str:
-        return self.config[key]
-
 
 def placeholder_for(key: str) -> str:
     """A recognisable stand-in for a secret the plan cannot decrypt."""
