@@ -42,7 +42,7 @@ ENV_STACKS = [(stack, env) for stack in STACKS for env in stack_config_objects(s
 # (checked against ARGOCD_CM_KEYS), not chart keys.
 PASSTHROUGH: set[tuple[str, ...]] = {("configs", "cm")}
 # argocd-cm keys this platform sets, each documented in Argo CD's argocd-cm.yaml reference.
-ARGOCD_CM_KEYS = {"url", "admin.enabled", "exec.enabled", "users.anonymous.enabled", "oidc.config"}
+ARGOCD_CM_KEYS = {"url", "admin.enabled", "exec.enabled", "users.anonymous.enabled", "oidc.config", "kustomize.buildOptions"}
 # (section path, container-security key, pod-security key or None for global.securityContext)
 WORKLOADS = (
     (("controller",), "containerSecurityContext", None),
@@ -186,6 +186,7 @@ def test_admin_is_off_and_sign_in_is_sso_with_a_referenced_client_secret(stack: 
     v = argocd_values(stack_settings(stack))
     cm = v["configs"]["cm"]
     assert cm["admin.enabled"] == "false"
+    assert cm["kustomize.buildOptions"] == "--enable-helm"  # the payments overlay inflates its chart
     assert cm["users.anonymous.enabled"] == "false"
     assert cm["url"] == f"https://{cfg.domain}" == f"https://{v['global']['domain']}"
     assert v["dex"] == {"enabled": False}

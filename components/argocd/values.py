@@ -84,6 +84,8 @@ def argocd_cm(cfg: ArgoCdConfig) -> dict[str, str]:
         "exec.enabled": "false",
         "users.anonymous.enabled": "false",
         "oidc.config": oidc_config(cfg),
+        # gitops/apps/payments renders its Helm chart through Kustomize's helmCharts (docs/gitops.md).
+        "kustomize.buildOptions": "--enable-helm",
     }
 
 
