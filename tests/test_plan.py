@@ -114,7 +114,8 @@ def test_plan_writes_artifacts_and_is_byte_identical_across_runs(tmp_path: Path)
     assert Path("dev/resources.json") in files and Path("dev/summary.md") in files
     assert Path("dev/manifests/_cluster/namespace-vault.yaml") in files
     assert Path("dev/manifests/staging/networkpolicy-default-deny.yaml") in files
-    for artifact in ("iam/trust-eso-staging-aws.json", "iam/key-policy-secrets.json", "access-matrix.md",
+    for artifact in ("iam/trust-eso-staging-aws.json", "iam/key-policy-secrets.json", "vault/app-staging-api.hcl",
+                     "vault/eso-staging.hcl", "vault/vault-snapshot.hcl", "access-matrix.md",
                      "access-matrix.json", "policy-report.txt"):
         assert Path("dev") / artifact in files, artifact
     for rel in files:
