@@ -7,8 +7,11 @@ PHASE ?=
 PLAN_ARGS := --stack $(STACK) $(if $(PHASE),--phase $(PHASE))
 
 POLICY_CONFIG ?=
+# checkov pins boto3 and others exactly, against the program's pins: it gets its own virtualenv.
+CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: venv plan plans policy gitops bench test lint typecheck ci clean
+.PHONY: ruff scan actionlint secrets-scan secrets-baseline checkov checkov-venv
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +20,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.
 	touch $@
 
 venv: $(VENV)/.installed
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	touch $@
+
+checkov-venv: $(CHECKOV_VENV)/.installed
 
 ## Render a stack offline into build/plan/<stack>/ (STACK=dev|prod, PHASE=1 for the first run).
 plan: venv
@@ -44,8 +55,29 @@ bench: venv
 test: venv
 	$(PY) -m pytest -q
 
-lint: venv
+## Lint: ruff, then the scans (docs/ci.md).
+lint: ruff scan
+
+ruff: venv
 	$(PY) -m ruff check .
+
+## Scans: the workflows (actionlint), committed secrets (detect-secrets), the plans' manifests (checkov).
+scan: actionlint secrets-scan checkov
+
+actionlint: venv
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint .github/workflows/*.yml
+
+secrets-scan: venv
+	$(PY) -m tools.secret_scan
+
+## Rescan and rewrite .secrets.baseline (audit results kept; audit new findings with detect-secrets audit).
+secrets-baseline: venv
+	$(PY) -m tools.secret_scan --update
+
+## checkov over build/plan/*/manifests (renders the plans first if one is missing).
+checkov: venv checkov-venv
+	@for p in dev prod dev-phase1 prod-phase1; do test -d build/plan/$$p/manifests || { $(MAKE) --no-print-directory plans && break; }; done
+	$(PY) -m tools.checkov_scan
 
 typecheck: venv
 	$(PY) -m mypy
