@@ -26,6 +26,16 @@ class Recording:
     def by_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
 
+    def component(self, component_type: str) -> dict[str, Any]:
+        """The one registered component of a type."""
+        (found,) = self.by_type(component_type)
+        return found
+
+    def children(self, component_type: str, type_token: str) -> list[dict[str, Any]]:
+        """Resources of a type that the one component of ``component_type`` registered directly."""
+        urn = self.component(component_type)["urn"]
+        return [r for r in self.by_type(type_token) if r["parent"] == urn]
+
     def one(self, type_token: str, name: str) -> dict[str, Any]:
         found = [r for r in self.resources if r["type"] == type_token and r["name"] == name]
         if len(found) != 1:

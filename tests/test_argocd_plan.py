@@ -40,14 +40,8 @@ def environments(stack: str) -> list[str]:
     return list(stack_config_objects(stack)["platform:environments"])
 
 
-def component(rec: Recording) -> dict[str, Any]:
-    (found,) = rec.by_type(COMPONENT)
-    return found
-
-
 def mine(rec: Recording, type_token: str) -> list[dict[str, Any]]:
-    urn = component(rec)["urn"]
-    return [r for r in rec.by_type(type_token) if r["parent"] == urn]
+    return rec.children(COMPONENT, type_token)
 
 
 def one(rec: Recording, type_token: str, name: str) -> dict[str, Any]:
@@ -65,7 +59,7 @@ def position(rec: Recording, urn: str) -> int:
 @pytest.mark.parametrize("stack", STACKS)
 def test_component_parents_its_children_and_uses_the_explicit_provider(recording: Callable[..., Recording], stack: str) -> None:
     rec = recording(stack)
-    comp = component(rec)
+    comp = rec.component(COMPONENT)
     assert comp["urn"].endswith("platform:core:Platform$platform:argocd:ArgoCD::argocd")
     children = [r for r in rec.resources if r["parent"] == comp["urn"]]
     envs = environments(stack)

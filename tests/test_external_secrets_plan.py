@@ -41,15 +41,9 @@ def settings_for(stack: str, phase: int) -> StackConfig:
     return stack_settings(stack, vaultPhase=phase)
 
 
-def component(rec: Recording) -> dict[str, Any]:
-    (found,) = rec.by_type(COMPONENT)
-    return found
-
-
 def mine(rec: Recording, type_token: str) -> list[dict[str, Any]]:
     """Resources of a type that the ExternalSecrets component registered."""
-    urn = component(rec)["urn"]
-    return [r for r in rec.by_type(type_token) if r["parent"] == urn]
+    return rec.children(COMPONENT, type_token)
 
 
 def one(rec: Recording, type_token: str, name: str) -> dict[str, Any]:
@@ -73,7 +67,7 @@ def expected_stores(stack: str, phase: int) -> list[str]:
 @pytest.mark.parametrize("stack", STACKS)
 def test_component_parents_its_children_and_uses_the_explicit_provider(recording: Callable[..., Recording], stack: str) -> None:
     rec = recording(stack)
-    urn = component(rec)["urn"]
+    urn = rec.component(COMPONENT)["urn"]
     assert urn.endswith("platform:core:Platform$platform:eso:ExternalSecrets::external-secrets")
     children = [r for r in rec.resources if r["parent"] == urn]
     assert len(children) >= 15
