@@ -56,6 +56,22 @@ def _check_cron(value: str) -> str:
     return value
 
 
+_ROLE_ARN = re.compile(r"^arn:(?P<partition>aws[a-z-]*):iam::(?P<account>[0-9]{12}):role/(?:[\w+=,.@-]+/)*(?P<name>[\w+=,.@-]+)$")
+_SESSION_ARN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sts::(?P<account>[0-9]{12}):assumed-role/(?P<name>[\w+=,.@-]+)/[\w+=,.@-]+$"
+)
+
+
+def iam_role_identity(arn: str) -> tuple[str, str, str] | None:
+    """(partition, account, role name) of an IAM role ARN or of an assumed-role session ARN; None otherwise.
+
+    A role name is unique in its account whatever the role's path, and an assumed-role
+    ARN drops the path, so these three name one role either way.
+    """
+    match = _ROLE_ARN.match(arn) or _SESSION_ARN.match(arn)
+    return (match["partition"], match["account"], match["name"]) if match else None
+
+
 def mebibytes(quantity: str) -> int:
     """`512Mi` -> 512, `2Gi` -> 2048 (the only units memory fields accept)."""
     return int(quantity[:-2]) * (1024 if quantity.endswith("Gi") else 1)
@@ -148,10 +164,19 @@ class VaultLoginConfig(_Model):
     """Local file with Vault's CA certificate (public): save it from the `vaultCaCertificate` stack output after phase 1."""
     role: DnsLabel = "deployer"
     """AWS auth role the bootstrap job created for the role that runs `pulumi up`."""
+    preview_role: DnsLabel = "preview"
+    """AWS auth role the bootstrap job binds to `vault.previewRoleArns`; the program logs in with it when it runs as one of them."""
     mount: DnsLabel = "aws"
     """Path of the AWS auth method."""
     iam_server_id_header: Annotated[str, Field(pattern=r"^[A-Za-z0-9.-]{1,253}$")] = "vault.platform.internal"
     """Value of X-Vault-AWS-IAM-Server-ID the AWS auth method requires (replay protection)."""
+
+    @field_validator("preview_role")
+    @classmethod
+    def _preview_role_is_not_the_deployers(cls, value: str, info: ValidationInfo) -> str:
+        if value == info.data.get("role"):
+            raise PydanticCustomError("preview_role", "must differ from vault.login.role, or previews would log in as the deployer")
+        return value
 
 
 class VaultConfig(_Model):
@@ -167,6 +192,10 @@ class VaultConfig(_Model):
         Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
     ] = []
     """IAM roles of the stack's account that `pulumi up` runs as, bound to Vault's `deployer` AWS auth role (empty: `aws.adminRoleArns`)."""
+    preview_role_arns: list[
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
+    ] = []
+    """IAM roles of the stack's account that run `pulumi preview`, bound to the read-nothing `login.previewRole` (empty: no preview login)."""
     deployer_cidrs: list[Cidr] = []
     """Source CIDRs of the deployer's connections as Vault's pods see them (VPN pool, CI runners, load balancer subnets): allowed on 8200."""
     aws_endpoint_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
@@ -468,6 +497,11 @@ class StackConfig(_Model):
     protect_stateful: bool = False
     """Protect KMS keys, buckets and the vault namespace from deletion (prod)."""
 
+    @property
+    def deployer_role_arns(self) -> list[str]:
+        """The IAM roles bound to Vault's deployer login: `vault.deployerRoleArns`, else `aws.adminRoleArns`."""
+        return sorted(self.vault.deployer_role_arns or self.aws.admin_role_arns)
+
     def chart_version(self, chart: str) -> str:
         """The stack's override of a pinned chart version, or the pin."""
         return self.charts.get(chart, CHART_PINS[chart].version)
@@ -522,6 +556,8 @@ _FIX_HINTS = {
     "alarmEmails": "list e-mail addresses such as `platform-oncall@example.com`",
     "apiEndpoint": "use an https:// URL without a path, such as `https://vault.platform-dev.example.com:8200`",
     "deployerRoleArns": "list IAM role ARNs of the stack's account, such as `arn:aws:iam::<account>:role/platform-deployer`",
+    "previewRoleArns": "list IAM role ARNs of the stack's account, such as `arn:aws:iam::<account>:role/platform-preview`",
+    "previewRole": "use a lowercase name other than vault.login.role, such as `preview`",
     "deployerCidrs": "list networks such as `10.0.0.0/24` (host bits zero)",
     "awsEndpointCidrs": "list networks such as `10.0.0.0/24`, or `0.0.0.0/0` without VPC endpoints",
     "storageClass": "use a lowercase Kubernetes name such as `vault-gp3`",
@@ -707,6 +743,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
             "use 3 or 5",
         ))
     issues.extend(_cluster_issues(cfg))
+    issues.extend(_preview_issues(cfg))
     issues.extend(_argocd_issues(cfg))
     for chart in cfg.charts:
         if chart not in CHART_PINS:
@@ -755,6 +792,29 @@ def _cluster_issues(cfg: StackConfig) -> list[ConfigIssue]:
     if f".{cfg.aws.region}." not in cluster.oidc_issuer_url:
         issues.append(ConfigIssue("cluster.oidcIssuerUrl", "is in another region than aws.region",
                                   "use the issuer of the cluster in the stack's region"))
+    return issues
+
+
+def _preview_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """A preview identity belongs to the stack's account and is never a deployer or an administrator."""
+    issues: list[ConfigIssue] = []
+    deployers = {iam_role_identity(arn) for arn in cfg.deployer_role_arns} - {None}
+    admins = {iam_role_identity(arn) for arn in cfg.aws.admin_role_arns} - {None}
+    own_role = "give previews their own read-only IAM role of the stack's account, such as `arn:aws:iam::<accountId>:role/platform-preview`"
+    for i, arn in enumerate(cfg.vault.preview_role_arns):
+        path = f"vault.previewRoleArns[{i}]"
+        identity = iam_role_identity(arn)
+        if arn.split(":")[4] != cfg.aws.account_id:
+            issues.append(ConfigIssue(path, "belongs to another account than aws.accountId", own_role))
+        elif identity in deployers:
+            issues.append(ConfigIssue(
+                path,
+                "is also a deployer role (vault.deployerRoleArns, or aws.adminRoleArns when that is empty), "
+                "and a preview identity must never write to Vault",
+                own_role,
+            ))
+        elif identity in admins:
+            issues.append(ConfigIssue(path, "is also in aws.adminRoleArns, which read every AWS secret", own_role))
     return issues
 
 

@@ -60,6 +60,8 @@ class Platform(pulumi.ComponentResource):
                     address=self.vault.api_endpoint,
                     ca_cert_file=v.login.ca_cert_file,
                     login_role=self.vault.deployer_auth_role,
+                    preview_login_role=self.vault.preview_auth_role,
+                    preview_role_arns=tuple(self.vault.preview_role_arns),
                     login_mount=self.vault.aws_auth_mount,
                     iam_server_id_header=self.vault.iam_server_id_header,
                     region=self.vault.sts_region,
@@ -71,6 +73,7 @@ class Platform(pulumi.ComponentResource):
                     token_ttl_seconds=v.token_ttl_seconds,
                     token_max_ttl_seconds=v.token_max_ttl_seconds,
                 ),
+                aws_provider=self.aws_provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vault.bootstrap_job]),
             )
         self.aws_secrets = AwsSecrets(

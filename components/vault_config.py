@@ -3,7 +3,10 @@
 Registered only when ``vaultPhase`` is 2, through an explicit ``vault`` provider
 that logs in with the AWS auth method the bootstrap job enabled (no token in
 config or state; ``skip_child_token`` so the login token is used as is instead
-of minting a child token, which would need ``auth/token/create``).
+of minting a child token, which would need ``auth/token/create``). The login role
+follows who runs the program, as the AWS credentials do: a role of
+``vault.previewRoleArns`` (the pull-request ``pulumi preview``) logs in as the preview
+role, which reads nothing; anyone else as the deployer (Vault refuses any other role).
 
 Audit: two file devices, one on Vault's audit volume and one on stdout. Vault
 refuses requests only when every enabled device fails, so a full audit volume
@@ -18,12 +21,14 @@ API address and Vault uses its own service account (bound to
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
+import pulumi_aws as aws
 import pulumi_vault as vault
 
-from components.config import PlatformConfig
+from components.config import PlatformConfig, iam_role_identity
 from components.secret_values import managed_value
 from components.vault_policies import AUDIENCE, KV_MOUNT, stack_policies, stack_roles
 
@@ -33,11 +38,13 @@ KUBERNETES_AUTH_PATH = "kubernetes"
 
 @dataclass(frozen=True)
 class VaultAccess:
-    """How the deployer reaches Vault and what VaultCluster named for this component."""
+    """How the program reaches Vault and logs in, and what VaultCluster named for this component."""
 
     address: pulumi.Input[str]  # the API endpoint the deployer reaches (https)
     ca_cert_file: str  # the cluster CA (public), saved locally after phase 1
     login_role: str  # AWS auth role the bootstrap created for the deployer
+    preview_login_role: str  # AWS auth role the bootstrap created for the preview roles
+    preview_role_arns: tuple[str, ...]  # IAM roles that log in as preview_login_role
     login_mount: str
     iam_server_id_header: str
     region: str
@@ -50,6 +57,16 @@ class VaultAccess:
     token_max_ttl_seconds: int
 
 
+def login_role_for(caller_arn: str, preview_role_arns: Sequence[str], deployer_role: str, preview_role: str) -> str:
+    """The AWS auth role to log in with: the preview role for a session of a preview IAM role, else the deployer's.
+
+    Matches on partition, account and role name (an assumed-role ARN has no IAM path).
+    Anyone else gets the deployer role, whose login Vault refuses unless they are one.
+    """
+    previews = {iam_role_identity(arn) for arn in preview_role_arns} - {None}
+    return preview_role if iam_role_identity(caller_arn) in previews else deployer_role
+
+
 class VaultConfig(pulumi.ComponentResource):
     """Everything inside Vault that the stack config describes."""
 
@@ -57,17 +74,27 @@ class VaultConfig(pulumi.ComponentResource):
     role_names: list[str]
 
     def __init__(
-        self, name: str, *, config: PlatformConfig, access: VaultAccess, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        *,
+        config: PlatformConfig,
+        access: VaultAccess,
+        aws_provider: aws.Provider,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:vault:VaultConfig", name, None, opts)
         settings = config.settings
+        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider, parent=self))
+        login_role = caller.arn.apply(
+            lambda arn: login_role_for(arn, access.preview_role_arns, access.login_role, access.preview_login_role)
+        )
         provider = vault.Provider(
             "vault",
             address=access.address,
             ca_cert_file=access.ca_cert_file,
             skip_child_token=True,
             auth_login_aws=vault.ProviderAuthLoginAwsArgs(
-                role=access.login_role,
+                role=login_role,
                 mount=access.login_mount,
                 aws_region=access.region,
                 aws_sts_endpoint=access.sts_endpoint,

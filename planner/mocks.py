@@ -20,6 +20,8 @@ from google.protobuf import json_format, struct_pb2
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
 
+from components.config import iam_role_identity
+
 SECRET = "[secret]"
 UNKNOWN = "[unknown]"
 
@@ -101,14 +103,24 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
 
+def session_arn(role_arn: str, session: str = "pulumi") -> str:
+    """The ARN STS reports for a session of an IAM role (``assumed-role/<name>/<session>``, no path)."""
+    identity = iam_role_identity(role_arn)
+    if identity is None:
+        raise ValueError(f"not an IAM role ARN: {role_arn!r}")
+    partition, account, name = identity
+    return f"arn:{partition}:sts::{account}:assumed-role/{name}/{session}"
+
+
 @dataclass(frozen=True)
 class MockIdentity:
-    """What the invokes answer: the account, region and cluster of the stack."""
+    """What the invokes answer: the account, region and cluster of the stack, and who runs the program."""
 
     account_id: str = "111111111111"
     region: str = "eu-west-1"
     partition: str = "aws"
     oidc_issuer_url: str = "https://oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLE"
+    caller_arn: str = "arn:aws:sts::111111111111:assumed-role/platform-deployer/pulumi"
 
 
 class PlanMocks(pulumi_mocks.Mocks):
@@ -165,8 +177,8 @@ class PlanMocks(pulumi_mocks.Mocks):
         if token == "aws:index/getCallerIdentity:getCallerIdentity":
             return {
                 "accountId": i.account_id,
-                "arn": f"arn:{i.partition}:sts::{i.account_id}:assumed-role/platform-deployer/pulumi",
-                "userId": "AROAMOCKDEPLOYER:pulumi",
+                "arn": i.caller_arn,
+                "userId": f"AROA{_digest(i.caller_arn).upper()}:{i.caller_arn.rsplit('/', 1)[-1]}",
                 "id": i.account_id,
             }, []
         if token == "aws:index/getPartition:getPartition":

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 import pulumi.resource as pulumi_resource
 from pulumi.runtime import settings as runtime_settings
 
-from planner.mocks import MockIdentity, PlanMocks, RecordingMonitor
+from components.config import iam_role_identity
+from planner.mocks import MockIdentity, PlanMocks, RecordingMonitor, session_arn
 from planner.stackfile import StackInput
 
 
@@ -22,6 +23,9 @@ class Recording:
 
     stack: str
     resources: list[dict[str, Any]]
+    # URN -> number of properties the resource's class handed the runtime (inputs and
+    # output-only ones alike; each becomes an Output): what `make bench` replays.
+    property_counts: dict[str, int] = field(default_factory=dict)
 
     def by_type(self, type_token: str) -> list[dict[str, Any]]:
         return [r for r in self.resources if r["type"] == type_token]
@@ -45,32 +49,40 @@ class Recording:
 
 
 def identity_from_config(stack_input: StackInput) -> MockIdentity:
-    """Let invokes answer with the stack's own account and region, when the config says them."""
+    """Let invokes answer with the stack's own account, region and deployer, when the config says them.
+
+    The caller is a session of the first deployer role (`vault.deployerRoleArns`, else
+    `aws.adminRoleArns`), as when `pulumi up` runs.
+    """
     project = stack_input.project
     try:
         aws_cfg = json.loads(stack_input.config.get(f"{project}:aws", "{}"))
         cluster_cfg = json.loads(stack_input.config.get(f"{project}:cluster", "{}"))
+        vault_cfg = json.loads(stack_input.config.get(f"{project}:vault", "{}"))
     except json.JSONDecodeError:
         return MockIdentity()
     default = MockIdentity()
-    if not isinstance(aws_cfg, dict) or not isinstance(cluster_cfg, dict):
+    if not isinstance(aws_cfg, dict) or not isinstance(cluster_cfg, dict) or not isinstance(vault_cfg, dict):
         return default
+    deployers = vault_cfg.get("deployerRoleArns") or aws_cfg.get("adminRoleArns")
+    first = str(deployers[0]) if isinstance(deployers, list) and deployers else ""
     return MockIdentity(
         account_id=str(aws_cfg.get("accountId", default.account_id)),
         region=str(aws_cfg.get("region", default.region)),
         oidc_issuer_url=str(cluster_cfg.get("oidcIssuerUrl", default.oidc_issuer_url)),
+        caller_arn=session_arn(first) if iam_role_identity(first) else default.caller_arn,
     )
 
 
 @contextlib.contextmanager
-def constructor_order() -> Iterator[list[tuple[str, str]]]:
-    """Record (qualified type, name) of each resource as its constructor runs.
+def constructor_order() -> Iterator[list[tuple[str, str, int]]]:
+    """Record (qualified type, name, property count) of each resource as its constructor runs.
 
     RegisterResource calls reach the monitor when a resource's inputs resolve,
     which varies between runs; the order constructors run in does not, so the
     plan lists resources in that order.
     """
-    order: list[tuple[str, str]] = []
+    order: list[tuple[str, str, int]] = []
     qualified_types: dict[int, str] = {}
     original = pulumi_resource.register_resource
 
@@ -81,7 +93,9 @@ def constructor_order() -> Iterator[list[tuple[str, str]]]:
         qualified = f"{parent_type}${ty}" if parent_type else ty
         if ty != "pulumi:pulumi:Stack":
             qualified_types[id(res)] = qualified
-        order.append((qualified, name))
+        props = args[3] if len(args) > 3 else kwargs.get("props")
+        count = len(props) if isinstance(props, Mapping) else len(vars(props)) if props is not None else 0
+        order.append((qualified, name, count))
         original(res, ty, name, *args, **kwargs)
 
     pulumi_resource.register_resource = recording
@@ -100,16 +114,18 @@ def run_program(
     stack_input: StackInput,
     program: Callable[[], None] | None = None,
     monitor: RecordingMonitor | None = None,
+    identity: MockIdentity | None = None,
 ) -> Recording:
     """Run ``program`` (default: the real one) for a stack; exceptions propagate unchanged.
 
-    Pass ``monitor`` to inspect what was registered when the program raises.
+    Pass ``monitor`` to inspect what was registered when the program raises, and
+    ``identity`` to run as someone other than the stack's deployer (default: from its config).
     """
     if program is None:
         from components.program import main
 
         program = main
-    mocks = PlanMocks(identity_from_config(stack_input))
+    mocks = PlanMocks(identity or identity_from_config(stack_input))
     if monitor is None:
         monitor = RecordingMonitor(mocks)
     else:
@@ -129,6 +145,8 @@ def run_program(
             _run()
         finally:
             runtime_settings.ROOT.set(None)
-    position = {key: i for i, key in reversed(list(enumerate(order)))}
+    position = {(qualified, name): i for i, (qualified, name, _) in reversed(list(enumerate(order)))}
+    counts = {(qualified, name): count for qualified, name, count in order}
     resources = sorted(monitor.records, key=lambda r: position.get(_urn_key(r["urn"]), len(position)))
-    return Recording(stack=stack_input.stack, resources=resources)
+    property_counts = {r["urn"]: counts.get(_urn_key(r["urn"]), 0) for r in resources}
+    return Recording(stack=stack_input.stack, resources=resources, property_counts=property_counts)

@@ -1,5 +1,10 @@
 """Who can read which Vault path, evaluated from the registered policies and auth roles.
 
+Two kinds of login reach Vault: the Kubernetes auth roles VaultConfig registers, and
+the AWS auth role the bootstrap Job writes for the preview IAM roles (its policy file in
+the Job's ConfigMap, its name and bound ARNs in the Job's environment). The deployer's
+AWS auth role is left out: it administers Vault and reads every path by design.
+
 Policies are parsed with a real HCL parser (python-hcl2). Path matching follows
 Vault's documented ACL rules: an exact path, a ``*`` glob only at the end (prefix
 match), ``+`` for exactly one path segment; the policies of a token are merged
@@ -20,11 +25,15 @@ from typing import Any
 import hcl2
 
 from components.config import StackConfig
+from components.vault import jobs, names
 from components.vault_policies import KV_MOUNT, secret_paths
 from planner.access_cell import AccessCell
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
+JOB = "kubernetes:batch/v1:Job"
+CONFIGURE_CONTAINER = "configure"
 Rules = dict[str, frozenset[str]]
 
 
@@ -74,11 +83,28 @@ def can_read(policies: Iterable[Rules], secret_path: str) -> bool:
     return "read" in allowed_capabilities(policies, f"{KV_MOUNT}/data/{secret_path}")
 
 
+def _named(resources: Sequence[Mapping[str, Any]], type_token: str, name: str) -> Mapping[str, Any]:
+    """The inputs of the one registered Kubernetes object of a type with that metadata.name."""
+    [found] = [r["inputs"] for r in resources if r["type"] == type_token and r["inputs"]["metadata"]["name"] == name]
+    return found
+
+
+def _preview_access_cells(resources: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> list[AccessCell]:
+    """Each preview IAM role x every path, under the policy the bootstrap Job writes for the preview's AWS auth role."""
+    scripts = _named(resources, CONFIG_MAP, jobs.SCRIPTS_CONFIG_MAP)
+    job = _named(resources, JOB, names.BOOTSTRAP)
+    [configure] = [c for c in job["spec"]["template"]["spec"]["containers"] if c["name"] == CONFIGURE_CONTAINER]
+    env = {e["name"]: e["value"] for e in configure["env"]}
+    policy = parse_policy(scripts["data"][jobs.PREVIEW_POLICY_FILE])
+    arns = [arn for arn in env["PREVIEW_ROLE_ARNS"].split(",") if arn]
+    return [AccessCell("vault", arn, env["PREVIEW_ROLE"], path, can_read([policy], path)) for arn in arns for path in paths]
+
+
 def vault_access_matrix(resources: Sequence[Mapping[str, Any]], settings: StackConfig) -> list[AccessCell]:
-    """Every Kubernetes auth role's service accounts x every Vault-backed path of the stack."""
+    """Every Kubernetes auth role's service accounts and every preview IAM role x every Vault-backed path of the stack."""
     policies = {r["inputs"]["name"]: parse_policy(r["inputs"]["policy"]) for r in resources if r["type"] == POLICY}
     paths = secret_paths(settings)
-    cells = []
+    cells = _preview_access_cells(resources, paths)
     for role in (r for r in resources if r["type"] == ROLE):
         i = role["inputs"]
         held = [policies[name] for name in i.get("tokenPolicies", []) if name in policies]

@@ -117,6 +117,28 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
      "platform:protectStateful", "has the wrong type"),
     ("admin arn not a role", lambda c: c["platform:aws"].update(adminRoleArns=["arn:aws:iam::111111111111:user/bob"]),
      "platform:aws.adminRoleArns[0]", "must match pattern"),
+    ("preview arn not a role", lambda c: c["platform:vault"].update(previewRoleArns=["arn:aws:iam::111111111111:user/ci"]),
+     "platform:vault.previewRoleArns[0]", "must match pattern"),
+    ("preview role of another account",
+     lambda c: c["platform:vault"].update(previewRoleArns=["arn:aws:iam::999999999999:role/platform-preview"]),
+     "platform:vault.previewRoleArns[0]", "belongs to another account than aws.accountId"),
+    ("preview role is a deployer",
+     lambda c: c["platform:vault"]["previewRoleArns"].append("arn:aws:iam::111111111111:role/platform-deployer"),
+     "platform:vault.previewRoleArns[1]", "is also a deployer role"),
+    ("preview role is a deployer under another path",
+     lambda c: c["platform:vault"].update(previewRoleArns=["arn:aws:iam::111111111111:role/ci/platform-deployer"]),
+     "platform:vault.previewRoleArns[0]", "a preview identity must never write to Vault"),
+    ("preview role is a default deployer (an administrator)", lambda c: (
+        c["platform:vault"].pop("deployerRoleArns"),
+        c["platform:vault"].update(previewRoleArns=["arn:aws:iam::111111111111:role/platform-break-glass"])),
+     "platform:vault.previewRoleArns[0]", "is also a deployer role (vault.deployerRoleArns, or aws.adminRoleArns when that is empty)"),
+    ("preview role is an administrator",
+     lambda c: c["platform:vault"].update(previewRoleArns=["arn:aws:iam::111111111111:role/platform-break-glass"]),
+     "platform:vault.previewRoleArns[0]", "is also in aws.adminRoleArns"),
+    ("preview login role is the deployer's", lambda c: c["platform:vault"].update(login={"previewRole": "deployer"}),
+     "platform:vault.login.previewRole", "must differ from vault.login.role"),
+    ("preview login role not a name", lambda c: c["platform:vault"].update(login={"previewRole": "Preview_CI"}),
+     "platform:vault.login.previewRole", "use a lowercase name other than vault.login.role"),
 ]
 
 

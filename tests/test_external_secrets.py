@@ -173,6 +173,9 @@ def test_eso_names_match_the_chart_defaults() -> None:
     assert names.WEBHOOK_PORT == upstream["webhook"]["port"] == 10250
     assert names.METRICS_PORT == upstream["metrics"]["listen"]["port"] == upstream["webhook"]["metrics"]["listen"]["port"]
     assert upstream["certController"]["metrics"]["listen"]["port"] == names.METRICS_PORT
+    # selectorLabels derive app.kubernetes.io/name from nameOverride (unset) and instance from the release.
+    assert upstream["nameOverride"] == "" and "nameOverride" not in values.eso_values(ExternalSecretsConfig())
+    assert names.CONTROLLER_LABELS == {"app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets"}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import pulumi
+import pulumi_aws as aws
 import pytest
 
 from components.config import KNOWN_ENVIRONMENTS
-from planner.bench import fleet_config
+from planner.bench import Row, fleet_config, sdk_floor_program, table
 from planner.run import Recording, run_program
 from planner.stackfile import read_stack
 from planner.summary import API_CALLS_USD_PER_10K, HOURS_PER_MONTH, SECRET_MONTHLY_USD, cost_lines, seconds
@@ -42,3 +44,38 @@ def test_fleet_adds_a_constant_number_of_resources_per_app_and_environment() -> 
     counts = {n: len(run_program(fleet_config(base, n)).resources) for n in (2, 4, 6)}  # even: as many Vault as AWS apps
     per_pair = [(counts[b] - counts[a]) / ((b - a) * len(KNOWN_ENVIRONMENTS)) for a, b in ((2, 4), (4, 6))]
     assert per_pair[0] == per_pair[1] > 0
+
+
+def test_recording_counts_the_properties_each_class_hands_the_runtime() -> None:
+    def program() -> None:
+        pulumi.CustomResource("bench:index:Raw", "raw", {"a": 1, "b": None})
+        pulumi.ComponentResource("bench:index:Group", "group", None)
+        aws.iam.Role("role", assume_role_policy="{}")
+
+    recording = run_program(fleet_config(read_stack(ROOT, "dev"), 1), program=program)
+    counts = {r["name"]: recording.property_counts[r["urn"]] for r in recording.resources}
+    role_outputs = {name for name in dir(aws.iam.Role) if isinstance(getattr(aws.iam.Role, name), property)}
+    assert counts["raw"] == 2 and counts["group"] == 0
+    # The SDK class hands every property it declares (input or output-only) to the runtime, set or not.
+    assert 1 < counts["role"] <= len(role_outputs)
+
+
+def test_sdk_floor_replays_the_programs_resources_flat_with_their_property_counts() -> None:
+    stack_input = fleet_config(read_stack(ROOT, "dev"), 2)
+    program = run_program(stack_input)
+    floor = run_program(stack_input, program=sdk_floor_program(program))
+    assert [(r["type"], r["custom"]) for r in floor.resources] == [(r["type"], r["custom"]) for r in program.resources]
+    assert [floor.property_counts[r["urn"]] for r in floor.resources] == [
+        program.property_counts[r["urn"]] for r in program.resources
+    ]
+    assert {r["parent"] for r in floor.resources} == {"urn:pulumi:dev::platform::pulumi:pulumi:Stack::platform-dev"}  # flat
+
+
+def test_bench_table_reports_marginal_resources_and_both_ratios() -> None:
+    rows = [Row(apps=10, resources=334, program=2.0, bare=1.0, sdk=1.6, artifacts=0.5),
+            Row(apps=50, resources=1054, program=6.0, bare=2.5, sdk=5.0, artifacts=2.0)]
+    header, first, second = table(rows)
+    assert header.split() == ["apps/env", "(app,env)", "resources", "marginal", "program", "s", "bare", "s", "ratio",
+                              "sdk", "s", "/sdk", "artifacts", "s"]
+    assert first.split() == ["10", "30", "334", "-", "2.00", "1.00", "2.00", "1.60", "1.25", "0.50"]
+    assert second.split() == ["50", "150", "1054", "6.00", "6.00", "2.50", "2.40", "5.00", "1.20", "2.00"]

@@ -13,8 +13,8 @@ from components.config import ConfigError
 from components.vault import iam, images, jobs, names, server
 from components.vault import tls as tls_names
 from components.vault.network import NetworkInputs, network_policies
-from planner.vault_access import parse_policy
-from tests.conftest import stack_settings
+from planner.vault_access import allowed_capabilities, parse_policy
+from tests.conftest import stack_config_objects, stack_settings
 
 CTX = iam.AwsContext("aws", "eu-west-1", "111111111111")
 KEY_ID = "0b7c4f7e-1111-4222-8333-944455556666"
@@ -164,18 +164,22 @@ SNAPKEY = "arn:aws:kms:eu-west-1:111111111111:key/snapshots"
 RECKEY = "arn:aws:kms:eu-west-1:111111111111:key/recovery"
 SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-AbCdEf"
 DEPLOYER = "arn:aws:iam::111111111111:role/platform-deployer"
+PREVIEW = "arn:aws:iam::111111111111:role/platform-preview"
 ADMINS = ["arn:aws:iam::111111111111:role/platform-deployer", "arn:aws:iam::111111111111:role/platform-break-glass"]
 
 
-def test_server_role_may_use_the_unseal_key_and_resolve_deployer_roles_only() -> None:
-    assert iam.server_role_policy(UNSEAL, [DEPLOYER]) == {
+def test_server_role_may_use_the_unseal_key_and_resolve_the_bound_roles_only() -> None:
+    assert iam.server_role_policy(UNSEAL, [DEPLOYER], [PREVIEW]) == {
         "Version": "2012-10-17",
         "Statement": [
             {"Sid": "AutoUnsealWithTheUnsealKey", "Effect": "Allow", "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"],
              "Resource": UNSEAL},
-            {"Sid": "ResolveDeployerRolesForAwsAuth", "Effect": "Allow", "Action": "iam:GetRole", "Resource": [DEPLOYER]},
+            {"Sid": "ResolveAwsAuthBoundRoles", "Effect": "Allow", "Action": "iam:GetRole", "Resource": [DEPLOYER, PREVIEW]},
         ],
     }
+    # Without preview roles only the deployers; a role listed twice appears once.
+    assert iam.server_role_policy(UNSEAL, [DEPLOYER], [])["Statement"][1]["Resource"] == [DEPLOYER]
+    assert iam.server_role_policy(UNSEAL, ADMINS, [DEPLOYER])["Statement"][1]["Resource"] == sorted(ADMINS)
 
 
 def test_bootstrap_role_writes_one_secret_and_cannot_read_it() -> None:
@@ -271,10 +275,28 @@ def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
     assert not any(p.startswith(("sys/raw", "sys/seal", "auth/token", "sys/generate-root")) for p in rules)
 
 
+def test_preview_policy_grants_nothing_and_denies_the_kv_mount_and_sys() -> None:
+    rules = parse_policy(jobs.preview_policy_hcl())
+    assert rules == {"kv/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
+    # Merged into a token whose other policy grants the same (or a broader) pattern, deny still wins.
+    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"})}
+    for path in ("kv/data/production/api/db-password", "kv/metadata/staging/api", "kv/config", "sys/policies/acl/deployer",
+                 "sys/storage/raft/snapshot", "sys/raw/logical"):
+        assert allowed_capabilities([rules, grant], path) == frozenset(), path
+    # The token's self-lookup (Vault's `default` policy) is untouched.
+    assert allowed_capabilities([rules, {"auth/token/lookup-self": frozenset({"read"})}], "auth/token/lookup-self") == {"read"}
+
+
 # --- NetworkPolicies ------------------------------------------------------------------------------
 
 INPUTS = NetworkInputs(environments=["development", "staging"], api_server_cidrs=["10.10.0.0/16"],
                        deployer_cidrs=["10.250.0.0/24"], aws_endpoint_cidrs=["0.0.0.0/0"])
+
+# Pod labels the external-secrets 2.9.0 chart (release external-secrets, no nameOverride) puts on
+# each Deployment's pods: _helpers.tpl `*.labels` (selector labels + chart, version, managed-by).
+CHART_LABELS = {"helm.sh/chart": "external-secrets-2.9.0", "app.kubernetes.io/version": "v2.9.0",
+                "app.kubernetes.io/managed-by": "Helm", "app.kubernetes.io/instance": "external-secrets"}
+ESO_CONTROLLER_SELECTOR = {"app.kubernetes.io/name": "external-secrets", "app.kubernetes.io/instance": "external-secrets"}
 
 
 def _ns(name: str) -> dict[str, Any]:
@@ -289,7 +311,8 @@ def test_network_policies_deny_by_default_and_open_exactly_vaults_flows() -> Non
     vault = by_name["vault-server"]
     assert vault["podSelector"] == {"matchLabels": names.SERVER_LABELS}
     assert vault["ingress"] == [
-        {"from": [_ns("external-secrets"), _ns("development"), _ns("staging"),
+        {"from": [{**_ns("external-secrets"), "podSelector": {"matchLabels": ESO_CONTROLLER_SELECTOR}},
+                  _ns("development"), _ns("staging"),
                   {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-bootstrap"}}},
                   {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-snapshot"}}},
                   {"ipBlock": {"cidr": "10.250.0.0/24"}}],
@@ -312,6 +335,35 @@ def test_network_policies_deny_by_default_and_open_exactly_vaults_flows() -> Non
             {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443, "protocol": "TCP"}]},
         ]
         assert set(by_name[job]["policyTypes"]) == {"Ingress", "Egress"}
+
+
+def _admits(policy: dict[str, Any], namespace: str, pod_labels: dict[str, str], port: int) -> bool:
+    """Whether ``policy``'s ingress lets a pod (namespace, labels) in on ``port``: matchLabels only, as rendered here."""
+    def peer_matches(peer: dict[str, Any]) -> bool:
+        assert set(peer) <= {"namespaceSelector", "podSelector", "ipBlock"}, peer
+        if "ipBlock" in peer:
+            return False
+        ns_selector = peer.get("namespaceSelector", {"matchLabels": {"kubernetes.io/metadata.name": policy["metadata"]["namespace"]}})
+        namespace_labels = {"kubernetes.io/metadata.name": namespace}
+        return (ns_selector["matchLabels"].items() <= namespace_labels.items()
+                and peer.get("podSelector", {}).get("matchLabels", {}).items() <= pod_labels.items())
+
+    return any(any(peer_matches(p) for p in rule["from"])
+               and any(p["port"] == port for p in rule.get("ports", [{"port": port}]))
+               for rule in policy["spec"]["ingress"])
+
+
+def test_vault_api_admits_the_eso_controller_pods_only() -> None:
+    vault = next(p for p in network_policies(INPUTS) if p["metadata"]["name"] == "vault-server")
+    controller = {**CHART_LABELS, "app.kubernetes.io/name": "external-secrets"}
+    assert _admits(vault, "external-secrets", controller, 8200)
+    assert not _admits(vault, "external-secrets", controller, 8201)
+    assert not _admits(vault, "default", controller, 8200)
+    for other in ({**CHART_LABELS, "app.kubernetes.io/name": "external-secrets-webhook"},
+                  {**CHART_LABELS, "app.kubernetes.io/name": "external-secrets-cert-controller"},
+                  {"app.kubernetes.io/name": "reloader", "app.kubernetes.io/instance": "reloader"}, {}):
+        assert not _admits(vault, "external-secrets", other, 8200), other
+    assert _admits(vault, "staging", {}, 8200)  # the matcher admits what the policy admits
 
 
 def test_without_deployer_cidrs_no_address_block_reaches_vault() -> None:
@@ -355,4 +407,10 @@ def test_stack_defaults_and_overrides_reach_the_model() -> None:
     dev, prod = stack_settings("dev").vault, stack_settings("prod").vault
     assert (dev.anti_affinity, dev.zone_spread, prod.zone_spread) == ("soft", "soft", "hard")
     assert dev.deployer_role_arns == ["arn:aws:iam::111111111111:role/platform-deployer"]
+    assert (dev.preview_role_arns, prod.preview_role_arns) == (
+        ["arn:aws:iam::111111111111:role/platform-preview"], ["arn:aws:iam::222222222222:role/platform-preview"])
+    assert (dev.login.role, dev.login.preview_role) == ("deployer", "preview")
+    assert stack_settings("dev").deployer_role_arns == ["arn:aws:iam::111111111111:role/platform-deployer"]
+    admins = stack_config_objects("dev")["platform:aws"]["adminRoleArns"]
+    assert stack_settings("dev", vault={"replicas": 3}).deployer_role_arns == sorted(admins)  # the default: every administrator
     assert json.dumps(prod.aws_endpoint_cidrs) == '["0.0.0.0/0"]'

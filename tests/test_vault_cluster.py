@@ -91,7 +91,8 @@ def test_component_attributes_name_what_later_components_use() -> None:
         platform = Platform("platform", load_platform_config())
         vault = platform.vault
         seen.update({k: getattr(vault, k) for k in (
-            "internal_address", "active_address", "api_endpoint", "snapshot_bucket_name", "deployer_auth_role", "aws_auth_mount",
+            "internal_address", "active_address", "api_endpoint", "snapshot_bucket_name", "deployer_auth_role", "preview_auth_role",
+            "preview_role_arns", "aws_auth_mount",
             "deployer_policy", "iam_server_id_header", "kubernetes_auth_path", "snapshot_auth_role", "snapshot_policy",
             "snapshot_service_account", "snapshot_token_audience", "audit_dir", "ca_config_map", "vault_namespace")})
         seen["sts_region"] = vault.sts_region
@@ -106,6 +107,7 @@ def test_component_attributes_name_what_later_components_use() -> None:
         "api_endpoint": "https://vault.platform-dev.example.com:8200",
         "snapshot_bucket_name": "platform-dev-vault-snapshots-111111111111",
         "deployer_auth_role": "deployer",
+        "preview_auth_role": "preview",
         "aws_auth_mount": "aws",
         "deployer_policy": "deployer",
         "iam_server_id_header": stack_settings("dev").vault.login.iam_server_id_header,
@@ -120,6 +122,7 @@ def test_component_attributes_name_what_later_components_use() -> None:
         "sts_region": "eu-west-1",
         "sts_endpoint": "https://sts.eu-west-1.amazonaws.com",
     }
+    assert seen["preview_role_arns"] == ["arn:aws:iam::111111111111:role/platform-preview"]
     assert seen["ca_cert_pem"] == "mock-certificate-pem-vault-ca"
     assert seen["recovery_secret_arn"].startswith("arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-")
     assert seen["server_role_arn"] == "arn:aws:iam::111111111111:role/platform-dev-vault-vault"
@@ -313,11 +316,12 @@ def test_irsa_roles_trust_exactly_their_service_accounts(recording: Callable[...
 def test_role_permissions_are_exactly_what_each_job_needs(recording: Callable[..., Recording], stack: str) -> None:
     rec = recording(stack)
     ctx = iam.AwsContext("aws", "eu-west-1", ACCOUNT[stack])
-    deployers = stack_settings(stack).vault.deployer_role_arns
+    vault_settings = stack_settings(stack).vault
+    deployers, previews = vault_settings.deployer_role_arns, vault_settings.preview_role_arns
     secret_arn = rec.one("aws:secretsmanager/secret:Secret", "vault-recovery")["id"]
     bucket = f"{cluster_name(stack)}-vault-snapshots-{ACCOUNT[stack]}"
     expected = {
-        "vault-server": iam.server_role_policy(kms_arn(rec, stack, "vault-unseal"), deployers),
+        "vault-server": iam.server_role_policy(kms_arn(rec, stack, "vault-unseal"), deployers, previews),
         "vault-bootstrap": iam.bootstrap_role_policy(ctx, secret_arn, kms_arn(rec, stack, "vault-recovery")),
         "vault-snapshot": iam.snapshot_role_policy(ctx, bucket, kms_arn(rec, stack, "vault-snapshots")),
     }
@@ -326,7 +330,8 @@ def test_role_permissions_are_exactly_what_each_job_needs(recording: Callable[..
     server_doc = expected["vault-server"]
     assert {a for s in server_doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])} == {
         "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "iam:GetRole"}
-    assert server_doc["Statement"][1]["Resource"] == [f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-deployer"]
+    assert server_doc["Statement"][1]["Resource"] == [f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-deployer",
+                                                      f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-preview"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -419,6 +424,11 @@ def test_bootstrap_job_initialises_once_with_memory_only_material(recording: Cal
     assert env["configure"]["IAM_SERVER_ID_HEADER_VALUE"] == cfg.login.iam_server_id_header
     assert (env["configure"]["AWS_AUTH_PATH"], env["configure"]["DEPLOYER_ROLE"]) == (cfg.login.mount, cfg.login.role)
     assert env["configure"]["STS_ENDPOINT"] == "https://sts.eu-west-1.amazonaws.com"
+    assert {k: v for k, v in env["configure"].items() if k.startswith("PREVIEW_")} == {
+        "PREVIEW_ROLE": "preview", "PREVIEW_POLICY": "preview",
+        "PREVIEW_ROLE_ARNS": f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-preview",
+        "PREVIEW_TOKEN_TTL": "15m", "PREVIEW_TOKEN_MAX_TTL": "1h",
+    }
     images = [c["image"] for c in [*pod["initContainers"], *pod["containers"]]]
     assert all("@sha256:" in image for image in images)
     deps = set(job["dependencies"])
@@ -426,7 +436,9 @@ def test_bootstrap_job_initialises_once_with_memory_only_material(recording: Cal
                         ("aws:secretsmanager/secretPolicy:SecretPolicy", "vault-recovery")]:
         assert rec.one(type_, name)["urn"] in deps
     scripts = rec.one("kubernetes:core/v1:ConfigMap", "vault-bootstrap-scripts")["inputs"]["data"]
-    assert set(scripts) == {"bootstrap-init.sh", "split-init-output.awk", "bootstrap-store.sh", "bootstrap-configure.sh", "deployer-policy.hcl"}
+    assert set(scripts) == {"bootstrap-init.sh", "split-init-output.awk", "bootstrap-store.sh", "bootstrap-configure.sh",
+                            "deployer-policy.hcl", "preview-policy.hcl"}
+    assert scripts["preview-policy.hcl"] == jobs.preview_policy_hcl()
     assert spec["template"]["metadata"]["annotations"] == {jobs.SCRIPT_HASH_ANNOTATION: jobs.data_hash(scripts)}
 
 

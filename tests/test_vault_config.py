@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import copy
+import json
 from collections.abc import Callable
+from dataclasses import replace
 
 import hcl2
 import pytest
+from pulumi.runtime.mocks import MockCallArgs
 
+from components.vault import jobs
+from components.vault_config import login_role_for
 from components.vault_policies import KV_MOUNT, app_policy, eso_policy, snapshot_policy
-from planner.mocks import SECRET
-from planner.run import Recording
+from planner.access_matrix import write_access_matrix
+from planner.mocks import SECRET, MockIdentity, PlanMocks, session_arn
+from planner.run import Recording, identity_from_config, run_program
+from planner.stackfile import read_stack
 from planner.vault_access import allowed_capabilities, can_read, parse_policy, vault_access_matrix
-from tests.conftest import STACKS, stack_config_objects, stack_settings
+from tests.conftest import ROOT, STACKS, stack_config_objects, stack_input_from_objects, stack_settings
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
@@ -140,16 +148,82 @@ def _source(stack: str, path: str) -> str:
     return next(s["source"] for a in apps if a["name"] == app for s in a["secrets"] if s["key"] == key)
 
 
+def _login(rec: Recording) -> dict:
+    auth = rec.one("pulumi:providers:vault", "vault")["inputs"]["authLoginAws"]
+    return auth if isinstance(auth, dict) else json.loads(auth)
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_provider_logs_in_with_aws_auth_and_holds_no_token(recording: Callable[..., Recording], stack: str) -> None:
     provider = recording(stack).one("pulumi:providers:vault", "vault")["inputs"]
     login = stack_settings(stack).vault.login
     assert "token" not in provider
     assert provider["skipChildToken"] in (True, "true")
-    auth = provider["authLoginAws"]
-    auth = auth if isinstance(auth, dict) else __import__("json").loads(auth)
-    assert auth["role"] == login.role and auth["mount"] == login.mount and auth["headerValue"] == login.iam_server_id_header
+    auth = _login(recording(stack))
+    assert auth["role"] == "deployer"  # the plan runs as a session of the stack's deployer role, as `pulumi up` does
+    assert auth["mount"] == login.mount and auth["headerValue"] == login.iam_server_id_header
     assert provider["address"].startswith("https://")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_run_as_the_preview_role_logs_in_with_the_preview_role(recording: Callable[..., Recording], stack: str) -> None:
+    stack_input = read_stack(ROOT, stack)
+    preview = stack_settings(stack).vault.preview_role_arns[0]
+    rec = run_program(stack_input, identity=replace(identity_from_config(stack_input), caller_arn=session_arn(preview, "gha-42")))
+    assert _login(rec) == {**_login(recording(stack)), "role": "preview"}
+    as_deployer = {r["urn"]: r for r in recording(stack).resources}
+    assert [r["name"] for r in rec.resources if r != as_deployer[r["urn"]]] == ["vault"]  # only the provider's login differs
+
+
+def test_the_plans_caller_is_a_session_of_the_first_deployer_role(edited_config: Callable[[str], dict]) -> None:
+    assert identity_from_config(read_stack(ROOT, "prod")).caller_arn == "arn:aws:sts::222222222222:assumed-role/platform-deployer/pulumi"
+    config = edited_config("dev")
+    del config["platform:vault"]["deployerRoleArns"]  # then the deployers are the administrators
+    config["platform:aws"]["adminRoleArns"] = ["arn:aws:iam::111111111111:role/ops/platform-break-glass",
+                                               "arn:aws:iam::111111111111:role/platform-deployer"]
+    identity = identity_from_config(stack_input_from_objects("dev", config))
+    assert identity.caller_arn == "arn:aws:sts::111111111111:assumed-role/platform-break-glass/pulumi"
+
+
+def test_the_mocks_answer_who_runs_the_program() -> None:
+    caller = session_arn("arn:aws:iam::111111111111:role/ci/platform-preview", "gha-42")
+    assert caller == "arn:aws:sts::111111111111:assumed-role/platform-preview/gha-42"
+    answer, _ = PlanMocks(MockIdentity(caller_arn=caller)).call(
+        MockCallArgs(token="aws:index/getCallerIdentity:getCallerIdentity", args={}, provider=""))
+    assert (answer["arn"], answer["accountId"]) == (caller, "111111111111") and answer["userId"].endswith(":gha-42")
+    with pytest.raises(ValueError, match="not an IAM role ARN"):
+        session_arn("arn:aws:iam::111111111111:user/bob")
+
+
+# --- who logs in as what: the caller's ARN against the preview roles -------------------------------
+
+PREVIEWS = ["arn:aws:iam::111111111111:role/platform-preview", "arn:aws-us-gov:iam::333333333333:role/ci/gov-preview"]
+
+
+@pytest.mark.parametrize(("caller", "expected"), [
+    ("arn:aws:sts::111111111111:assumed-role/platform-preview/gha-run-7", "preview"),
+    ("arn:aws:iam::111111111111:role/platform-preview", "preview"),
+    # The assumed-role ARN drops the IAM path: the role name and account decide.
+    ("arn:aws-us-gov:sts::333333333333:assumed-role/gov-preview/session", "preview"),
+    ("arn:aws-us-gov:iam::333333333333:role/ci/gov-preview", "preview"),
+    ("arn:aws:sts::111111111111:assumed-role/platform-deployer/pulumi", "deployer"),
+    ("arn:aws:sts::999999999999:assumed-role/platform-preview/gha", "deployer"),  # same name, another account
+    ("arn:aws:sts::333333333333:assumed-role/gov-preview/session", "deployer"),  # same account and name, another partition
+    ("arn:aws:sts::111111111111:assumed-role/platform-preview-2/gha", "deployer"),  # a prefix-named sibling
+    ("arn:aws:iam::111111111111:user/platform-preview", "deployer"),
+    ("arn:aws:sts::111111111111:federated-user/platform-preview", "deployer"),
+    ("arn:aws:sts::111111111111:assumed-role/platform-preview", "deployer"),  # malformed: no session
+    ("not-an-arn", "deployer"),
+    ("", "deployer"),
+])
+def test_login_role_follows_the_caller(caller: str, expected: str) -> None:
+    assert login_role_for(caller, PREVIEWS, "deployer", "preview") == expected
+
+
+def test_without_preview_roles_everyone_logs_in_as_the_deployer() -> None:
+    assert login_role_for("arn:aws:sts::111111111111:assumed-role/platform-preview/gha", [], "deploy-ci", "preview") == "deploy-ci"
+    # Neither an unparsable caller nor an unparsable preview entry matches anything.
+    assert login_role_for("not-an-arn", ["arn:aws:iam::111111111111:role/ci/"], "deployer", "preview") == "deployer"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -160,14 +234,41 @@ def test_every_cell_of_the_vault_matrix(recording: Callable[..., Recording], sta
     assert {c.path for c in cells} == paths
     principals = {c.via for c in cells}
     expected_roles = {f"{env}-{a.name}" for env, cfg in settings.environments.items() for a in cfg.apps}
-    expected_roles |= {f"eso-{s}" for s in [*settings.environments, "platform"]} | {"vault-snapshot"}
+    expected_roles |= {f"eso-{s}" for s in [*settings.environments, "platform"]} | {"vault-snapshot", "preview"}
     assert principals == expected_roles
     for cell in cells:
         env, app, _ = cell.path.split("/")
         if cell.via.startswith("eso-"):
             expected = cell.via == f"eso-{env}"
-        elif cell.via == "vault-snapshot":
+        elif cell.via in ("vault-snapshot", "preview"):
             expected = False
         else:
             expected = cell.via == f"{env}-{app}"
         assert cell.allowed is expected, cell
+
+
+# --- the preview identity reads no secret path --------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_preview_identity_reads_no_vault_path(recording: Callable[..., Recording], stack: str) -> None:
+    settings = stack_settings(stack)
+    rec = recording(stack)
+    cells = [c for c in vault_access_matrix(rec.resources, settings) if c.via == "preview"]
+    account = {"dev": "111111111111", "prod": "222222222222"}[stack]
+    assert {c.principal for c in cells} == {f"arn:aws:iam::{account}:role/platform-preview"}
+    assert {c.path for c in cells} == vault_paths(stack) and len(cells) == len(vault_paths(stack))
+    assert not any(c.allowed for c in cells)
+    section = write_access_matrix(rec.resources, settings)["access-matrix.md"].split("## vault\n", 1)[1].split("\n## ", 1)[0]
+    header, _, *rows = [line.strip("|").split(" | ") for line in section.strip().splitlines()]
+    column = [h.strip() for h in header].index(f"arn:aws:iam::{account}:role/platform-preview via preview")
+    assert sorted(row[0].strip(" `") for row in rows) == sorted(vault_paths(stack))
+    assert {row[column].strip() for row in rows} == {"no"}
+
+
+def test_the_preview_cells_come_from_the_policy_the_bootstrap_job_writes(recording: Callable[..., Recording]) -> None:
+    """Swap the deployer's policy in as the preview's: the same cells turn to yes, so they are evaluated, not assumed."""
+    resources = copy.deepcopy(recording("dev").resources)
+    scripts = next(r for r in resources if r["type"] == "kubernetes:core/v1:ConfigMap" and r["name"] == "vault-bootstrap-scripts")
+    scripts["inputs"]["data"][jobs.PREVIEW_POLICY_FILE] = scripts["inputs"]["data"][jobs.DEPLOYER_POLICY_FILE]
+    cells = [c for c in vault_access_matrix(resources, stack_settings("dev")) if c.via == "preview"]
+    assert cells and all(c.allowed for c in cells)

@@ -21,7 +21,8 @@ RELEASE = CHART_PINS["external-secrets"].release
 CHART_NAME = CHART_PINS["external-secrets"].chart
 # The release name contains the chart name, so the chart's fullname is the release name.
 CONTROLLER_SERVICE_ACCOUNT = RELEASE
-# _helpers.tpl: selectorLabels / external-secrets-webhook.selectorLabels / ...cert-controller.selectorLabels
+# _helpers.tpl: selectorLabels / external-secrets-webhook.selectorLabels / ...cert-controller.selectorLabels,
+# on each Deployment's pods (nameOverride unset). CONTROLLER_LABELS is also the only ESO peer Vault admits.
 CONTROLLER_LABELS = {"app.kubernetes.io/name": CHART_NAME, "app.kubernetes.io/instance": RELEASE}
 WEBHOOK_LABELS = {"app.kubernetes.io/name": f"{CHART_NAME}-webhook", "app.kubernetes.io/instance": RELEASE}
 CERT_CONTROLLER_LABELS = {"app.kubernetes.io/name": f"{CHART_NAME}-cert-controller", "app.kubernetes.io/instance": RELEASE}

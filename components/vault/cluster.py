@@ -73,7 +73,8 @@ class VaultCluster(pulumi.ComponentResource):
         vault_cfg = settings.vault
         cluster = settings.cluster.name
         admins = sorted(settings.aws.admin_role_arns)
-        deployers = sorted(vault_cfg.deployer_role_arns or settings.aws.admin_role_arns)
+        deployers = settings.deployer_role_arns
+        previews = sorted(vault_cfg.preview_role_arns)
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         stateful_aws = pulumi.ResourceOptions(parent=self, provider=aws_provider, protect=protect)
         partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider, parent=self))
@@ -91,6 +92,8 @@ class VaultCluster(pulumi.ComponentResource):
         self.aws_auth_mount = vault_cfg.login.mount
         self.deployer_auth_role = vault_cfg.login.role
         self.deployer_policy = names.DEPLOYER_POLICY
+        self.preview_auth_role = vault_cfg.login.preview_role
+        self.preview_role_arns = previews
         self.iam_server_id_header = vault_cfg.login.iam_server_id_header
         # AWS auth verifies logins at this regional STS endpoint: the phase 2 provider must sign for it
         # (auth_login_aws: aws_sts_endpoint and aws_region), or the signature does not match.
@@ -162,7 +165,7 @@ class VaultCluster(pulumi.ComponentResource):
         bucket = self._snapshot_bucket(ctx, snapshot_key.arn, vault_cfg.snapshot_retention_days, aws_opts, stateful_aws)
 
         # --- Role permissions, now that keys, secret and bucket exist ------------------------------
-        server_policy = server_role.attach_policy(unseal_key.arn.apply(lambda arn: iam.server_role_policy(arn, deployers)))
+        server_policy = server_role.attach_policy(unseal_key.arn.apply(lambda arn: iam.server_role_policy(arn, deployers, previews)))
         bootstrap_policy = bootstrap_role.attach_policy(
             pulumi.Output.all(ctx, recovery_secret.arn, recovery_key.arn).apply(lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2]))
         )
@@ -297,7 +300,10 @@ class VaultCluster(pulumi.ComponentResource):
         # --- Bootstrap Job: initialise once, recovery material to Secrets Manager, AWS auth, revoke ----
         bootstrap_data = jobs.scripts_data(
             jobs.BOOTSTRAP_SCRIPTS,
-            {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount)},
+            {
+                jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount),
+                jobs.PREVIEW_POLICY_FILE: jobs.preview_policy_hcl(),
+            },
         )
         bootstrap_scripts = k8s.core.v1.ConfigMap(
             "vault-bootstrap-scripts", **jobs.config_map_manifest(jobs.SCRIPTS_CONFIG_MAP, bootstrap_data, names.BOOTSTRAP), opts=k8s_opts,
@@ -313,6 +319,8 @@ class VaultCluster(pulumi.ComponentResource):
             sts_endpoint=self.sts_endpoint,
             aws_auth_path=vault_cfg.login.mount,
             deployer_role=vault_cfg.login.role,
+            preview_role_arns=previews,
+            preview_role=vault_cfg.login.preview_role,
         )
         self.bootstrap_job = k8s.batch.v1.Job(
             "vault-bootstrap",
@@ -361,6 +369,7 @@ class VaultCluster(pulumi.ComponentResource):
             "recoverySecretArn": self.recovery_secret_arn,
             "snapshotBucket": self.snapshot_bucket_name,
             "deployerAuthRole": self.deployer_auth_role,
+            "previewAuthRole": self.preview_auth_role,
             "snapshotAuthRole": self.snapshot_auth_role,
             "snapshotPolicy": self.snapshot_policy,
         })

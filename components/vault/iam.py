@@ -3,11 +3,12 @@
 Each principal gets only what its job needs:
 
 * **Vault's servers** use the unseal key (``kms:Encrypt``/``Decrypt``/``DescribeKey``)
-  and call ``iam:GetRole`` on the deployer's roles only. The AWS auth method's ``iam``
-  login forwards the *client's* signed ``sts:GetCallerIdentity`` request, so Vault
-  needs no STS permission; ``iam:GetRole`` is what ``resolve_aws_unique_ids`` (on, the
-  default) uses when the bootstrap job binds the deployer's role: Vault stores the
-  role's unique id, so a deleted and re-created role of the same name cannot log in.
+  and call ``iam:GetRole`` only on the roles its AWS auth roles bind (the deployer's and
+  the preview's). The AWS auth method's ``iam`` login forwards the *client's* signed
+  ``sts:GetCallerIdentity`` request, so Vault needs no STS permission; ``iam:GetRole`` is
+  what ``resolve_aws_unique_ids`` (on, the default) uses when the bootstrap job binds a
+  role: Vault stores the role's unique id, so a deleted and re-created role of the same
+  name cannot log in.
 * **The bootstrap job** writes one secret (``PutSecretValue``, ``DescribeSecret`` on
   its exact ARN) and uses the recovery key only through Secrets Manager for that
   secret (``GenerateDataKey`` to encrypt the value, ``Decrypt`` which Secrets Manager
@@ -76,16 +77,16 @@ def recovery_secret_name(cluster_name: str) -> str:
 # --- identity policies ---------------------------------------------------------------
 
 
-def server_role_policy(unseal_key_arn: str, deployer_role_arns: Sequence[str]) -> dict[str, Any]:
+def server_role_policy(unseal_key_arn: str, deployer_role_arns: Sequence[str], preview_role_arns: Sequence[str]) -> dict[str, Any]:
     return {
         "Version": VERSION,
         "Statement": [
             {"Sid": "AutoUnsealWithTheUnsealKey", "Effect": "Allow", "Action": UNSEAL_ACTIONS, "Resource": unseal_key_arn},
             {
-                "Sid": "ResolveDeployerRolesForAwsAuth",
+                "Sid": "ResolveAwsAuthBoundRoles",
                 "Effect": "Allow",
                 "Action": "iam:GetRole",
-                "Resource": sorted(deployer_role_arns),
+                "Resource": sorted({*deployer_role_arns, *preview_role_arns}),
             },
         ],
     }

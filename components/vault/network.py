@@ -1,10 +1,12 @@
 """NetworkPolicies of the ``vault`` namespace: deny by default, then exactly the flows Vault needs.
 
-* Vault servers accept 8200 from External Secrets, the environment namespaces
-  (injected Vault Agents), the bootstrap and snapshot jobs, the deployer's CIDRs and
-  each other, and 8201 (Raft, request forwarding) from each other only. They reach the
-  API server on 443 (token reviews for Kubernetes auth, service registration labels),
-  AWS on 443 (KMS unseal, STS for IRSA, IAM for AWS auth) and each other.
+* Vault servers accept 8200 from the ESO controller's pods (the only ESO pods that log in
+  to Vault: the webhook, cert controller and anything else in ``external-secrets`` are
+  not admitted), the environment namespaces (injected Vault Agents), the bootstrap and
+  snapshot jobs, the deployer's CIDRs and each other, and 8201 (Raft, request
+  forwarding) from each other only. They reach the API server on 443 (token reviews
+  for Kubernetes auth, service registration labels), AWS on 443 (KMS unseal, STS for
+  IRSA, IAM for AWS auth) and each other.
 * The Agent Injector accepts its webhook port from the API server only and reaches the
   API server.
 * The jobs accept nothing and reach Vault and AWS.
@@ -22,8 +24,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from components.external_secrets import names as eso_names
 from components.namespaces import MANAGED_BY
-from components.naming import ESO_NAMESPACE
 from components.network_policy import DNS_EGRESS, Peer, Port, Rule, network_policy_manifest
 from components.vault import names
 
@@ -34,6 +36,7 @@ HTTPS = Port(443)
 SERVERS = Peer(namespace=names.NAMESPACE, pod_labels=names.SERVER_LABELS)
 BOOTSTRAP_PODS = Peer(namespace=names.NAMESPACE, pod_labels=names.BOOTSTRAP_LABELS)
 SNAPSHOT_PODS = Peer(namespace=names.NAMESPACE, pod_labels=names.SNAPSHOT_LABELS)
+ESO_CONTROLLER = Peer(namespace=eso_names.NAMESPACE, pod_labels=eso_names.CONTROLLER_LABELS)
 
 
 @dataclass(frozen=True)
@@ -51,7 +54,7 @@ def _cidrs(cidrs: Sequence[str]) -> tuple[Peer, ...]:
 def vault_client_peers(inputs: NetworkInputs) -> tuple[Peer, ...]:
     """Who may call Vault's API (besides Vault's own pods)."""
     return (
-        Peer(namespace=ESO_NAMESPACE),
+        ESO_CONTROLLER,
         *(Peer(namespace=env) for env in inputs.environments),
         BOOTSTRAP_PODS,
         SNAPSHOT_PODS,
