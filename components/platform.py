@@ -15,7 +15,7 @@ from components.config import PlatformConfig
 from components.external_secrets import ExternalSecrets, VaultEndpoint
 from components.namespaces import Namespaces
 from components.naming import ARGOCD_NAMESPACE, ESO_NAMESPACE
-from components.providers import aws_provider, kubernetes_provider
+from components.providers import aws_provider, caller_arn, kubernetes_provider
 from components.vault import VaultCluster
 from components.vault_config import VaultAccess, VaultConfig
 
@@ -62,6 +62,8 @@ class Platform(pulumi.ComponentResource):
                     login_role=self.vault.deployer_auth_role,
                     preview_login_role=self.vault.preview_auth_role,
                     preview_role_arns=tuple(self.vault.preview_role_arns),
+                    caller_arn=caller_arn(self.aws_provider, parent=self),
+                    server_iam_policy=self.vault.server_iam_policy,
                     login_mount=self.vault.aws_auth_mount,
                     iam_server_id_header=self.vault.iam_server_id_header,
                     region=self.vault.sts_region,
@@ -73,7 +75,6 @@ class Platform(pulumi.ComponentResource):
                     token_ttl_seconds=v.token_ttl_seconds,
                     token_max_ttl_seconds=v.token_max_ttl_seconds,
                 ),
-                aws_provider=self.aws_provider,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vault.bootstrap_job]),
             )
         self.aws_secrets = AwsSecrets(

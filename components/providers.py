@@ -63,6 +63,11 @@ def aws_provider(settings: StackConfig, parent: pulumi.Resource) -> aws.Provider
     )
 
 
+def caller_arn(aws_prov: aws.Provider, parent: pulumi.Resource) -> pulumi.Output[str]:
+    """Who runs the program (an STS session ARN): the Vault login role follows it, as the AWS credentials do."""
+    return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_prov, parent=parent)).arn
+
+
 def kubernetes_provider(settings: StackConfig, aws_prov: aws.Provider, parent: pulumi.Resource) -> k8s.Provider:
     """Kubernetes provider bound to the configured EKS cluster."""
     cluster = aws.eks.get_cluster_output(

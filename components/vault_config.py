@@ -1,4 +1,4 @@
-"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, values.
+"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, the preview login, values.
 
 Registered only when ``vaultPhase`` is 2, through an explicit ``vault`` provider
 that logs in with the AWS auth method the bootstrap job enabled (no token in
@@ -7,6 +7,13 @@ of minting a child token, which would need ``auth/token/create``). The login rol
 follows who runs the program, as the AWS credentials do: a role of
 ``vault.previewRoleArns`` (the pull-request ``pulumi preview``) logs in as the preview
 role, which reads nothing; anyone else as the deployer (Vault refuses any other role).
+
+The preview login is managed here, declaratively, on the AWS auth mount the bootstrap
+job enabled: the ``preview`` policy always, and the AWS auth role ``vault.login.previewRole``
+bound to ``vault.previewRoleArns`` while that list is not empty. With an empty list no
+role is registered, so Pulumi deletes one it created before. The deployer's policy allows
+both writes (``sys/policies/acl/*``, ``auth/<aws mount>/*``): the first phase-2
+``pulumi up`` as the deployer creates them, and previews of phase 2 can log in from then on.
 
 Audit: two file devices, one on Vault's audit volume and one on stdout. Vault
 refuses requests only when every enabled device fails, so a full audit volume
@@ -25,12 +32,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_vault as vault
 
 from components.config import PlatformConfig, iam_role_identity
 from components.secret_values import managed_value
-from components.vault_policies import AUDIENCE, KV_MOUNT, stack_policies, stack_roles
+from components.vault_policies import (
+    AUDIENCE,
+    KV_MOUNT,
+    PREVIEW_POLICY,
+    PREVIEW_TOKEN_MAX_TTL_SECONDS,
+    PREVIEW_TOKEN_TTL_SECONDS,
+    stack_policies,
+    stack_roles,
+)
 
 IN_CLUSTER_API = "https://kubernetes.default.svc"
 KUBERNETES_AUTH_PATH = "kubernetes"
@@ -43,9 +57,11 @@ class VaultAccess:
     address: pulumi.Input[str]  # the API endpoint the deployer reaches (https)
     ca_cert_file: str  # the cluster CA (public), saved locally after phase 1
     login_role: str  # AWS auth role the bootstrap created for the deployer
-    preview_login_role: str  # AWS auth role the bootstrap created for the preview roles
-    preview_role_arns: tuple[str, ...]  # IAM roles that log in as preview_login_role
-    login_mount: str
+    preview_login_role: str  # AWS auth role this component binds to preview_role_arns
+    preview_role_arns: tuple[str, ...]  # IAM roles that log in as preview_login_role (empty: no such role)
+    caller_arn: pulumi.Input[str]  # who runs the program (STS caller identity): picks the login role
+    server_iam_policy: pulumi.Resource  # Vault's own IAM grants: an AWS auth role needs its iam:GetRole first
+    login_mount: str  # the AWS auth mount the bootstrap enabled
     iam_server_id_header: str
     region: str
     sts_endpoint: pulumi.Input[str]  # the regional STS endpoint Vault verifies logins against
@@ -72,6 +88,7 @@ class VaultConfig(pulumi.ComponentResource):
 
     policy_names: list[str]
     role_names: list[str]
+    preview_role_name: str | None  # the preview's AWS auth role, None without vault.previewRoleArns
 
     def __init__(
         self,
@@ -79,13 +96,11 @@ class VaultConfig(pulumi.ComponentResource):
         *,
         config: PlatformConfig,
         access: VaultAccess,
-        aws_provider: aws.Provider,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:vault:VaultConfig", name, None, opts)
         settings = config.settings
-        caller = aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider, parent=self))
-        login_role = caller.arn.apply(
+        login_role = pulumi.Output.from_input(access.caller_arn).apply(
             lambda arn: login_role_for(arn, access.preview_role_arns, access.login_role, access.preview_login_role)
         )
         provider = vault.Provider(
@@ -140,6 +155,27 @@ class VaultConfig(pulumi.ComponentResource):
             )
         self.role_names = [r.name for r in roles]
 
+        # The preview's login (see the module docstring): without preview roles, no resource.
+        self.preview_role_name = None
+        if access.preview_role_arns:
+            vault.aws.AuthBackendRole(
+                "preview",
+                backend=access.login_mount,
+                role=access.preview_login_role,
+                auth_type="iam",
+                bound_iam_principal_arns=sorted(access.preview_role_arns),
+                resolve_aws_unique_ids=True,
+                token_policies=[PREVIEW_POLICY],
+                token_ttl=PREVIEW_TOKEN_TTL_SECONDS,
+                token_max_ttl=PREVIEW_TOKEN_MAX_TTL_SECONDS,
+                # resolve_aws_unique_ids: Vault looks the roles up with iam:GetRole, which the same
+                # `up` may just be granting it.
+                opts=pulumi.ResourceOptions(
+                    parent=self, provider=provider, depends_on=[policies[PREVIEW_POLICY], access.server_iam_policy]
+                ),
+            )
+            self.preview_role_name = access.preview_login_role
+
         for env, env_cfg in settings.environments.items():
             for app in env_cfg.apps:
                 for spec in app.secrets:
@@ -156,4 +192,4 @@ class VaultConfig(pulumi.ComponentResource):
                         data_json=value.apply(lambda v: json.dumps({"value": v})),
                         opts=child,
                     )
-        self.register_outputs({"policies": self.policy_names, "roles": self.role_names})
+        self.register_outputs({"policies": self.policy_names, "roles": self.role_names, "previewRole": self.preview_role_name})

@@ -1,4 +1,4 @@
-"""Vault ACL policies and Kubernetes auth roles, generated from the stack config.
+"""Vault ACL policies and Kubernetes auth roles, generated from the stack config, and the preview's policy.
 
 One KV v2 mount, ``kv``, holds every value at ``<scope>/<app>/<key>``: a single
 mount keeps one ``max_versions`` setting, one path layout shared with AWS
@@ -23,6 +23,10 @@ from components.naming import ESO_NAMESPACE, PLATFORM_SCOPE, eso_service_account
 KV_MOUNT = "kv"
 AUDIENCE = "vault"
 SNAPSHOT_POLICY = "vault-snapshot"
+PREVIEW_POLICY = "preview"
+# Tokens of the preview's AWS auth role: a preview without refresh logs in once and ends within minutes.
+PREVIEW_TOKEN_TTL_SECONDS = 15 * 60
+PREVIEW_TOKEN_MAX_TTL_SECONDS = 60 * 60
 
 
 @dataclass(frozen=True)
@@ -84,11 +88,35 @@ def snapshot_policy() -> VaultPolicy:
     return VaultPolicy(SNAPSHOT_POLICY, (PathRule("sys/storage/raft/snapshot", ("read",)),))
 
 
+def preview_policy() -> VaultPolicy:
+    """The preview's policy: nothing granted, the secrets and Vault's configuration denied.
+
+    ``pulumi preview`` without refresh reads no Vault resource: once logged in, the provider
+    looks up its own token (``auth/token/lookup-self``, granted by Vault's ``default``
+    policy, which every token of the role also gets) and reads the version at
+    ``sys/seal-status``, an unauthenticated endpoint; the diff compares inputs with the
+    state. So this policy grants nothing. It denies the KV mount (values, metadata,
+    versions) and ``sys/*`` (configuration, policies, audit devices, raw storage, Raft
+    snapshots) in depth: Vault decides a request by the highest-priority matching pattern,
+    and ``deny`` wins over every capability merged into that pattern, so a grant of
+    ``kv/*`` or ``sys/*`` (or a shorter glob) later added to ``default`` or to this role
+    cannot open them. A more specific grant would outrank these globs: the role stays bound
+    to this policy alone. ``auth/``, ``identity/`` and ``cubbyhole/`` keep ``default``'s
+    grants, which reach only the token itself.
+    """
+    return VaultPolicy(PREVIEW_POLICY, (PathRule(f"{KV_MOUNT}/*", ("deny",)), PathRule("sys/*", ("deny",))))
+
+
 def stack_policies(settings: StackConfig) -> list[VaultPolicy]:
-    """Every policy the stack's principals need, apps first, then stores, then snapshots."""
+    """Every policy the stack's principals need, apps first, then stores, snapshots and previews.
+
+    The preview's policy is written whether or not ``vault.previewRoleArns`` lists roles:
+    it grants nothing, and only the preview's AWS auth role (absent without those roles)
+    hands it out.
+    """
     apps = [app_policy(env, app.name) for env, cfg in settings.environments.items() for app in cfg.apps]
     stores = [eso_policy(scope) for scope in [*settings.environments, PLATFORM_SCOPE]]
-    return [*apps, *stores, snapshot_policy()]
+    return [*apps, *stores, snapshot_policy(), preview_policy()]
 
 
 def stack_roles(settings: StackConfig, snapshot_service_account: str, vault_namespace: str) -> list[KubernetesRole]:

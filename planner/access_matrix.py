@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from components.config import StackConfig
@@ -61,9 +61,14 @@ def _short(principal: str) -> str:
     return f"{parts[2]}/{parts[3]}" if len(parts) == 4 else principal
 
 
+def _json_lines(cells: Sequence[AccessCell]) -> str:
+    """A JSON array with one cell per line: diffs show the cells that changed, and it is written
+    by the C encoder (an indented dump is not) since a full matrix has principals x paths cells."""
+    fields = [f.name for f in dataclass_fields(AccessCell)]
+    rows = (json.dumps({name: getattr(c, name) for name in fields}, sort_keys=True) for c in cells)
+    return "[\n" + ",\n".join(rows) + "\n]\n"
+
+
 def write_access_matrix(resources: Resources, settings: StackConfig) -> dict[str, str]:
     cells = access_cells(resources, settings)
-    return {
-        "access-matrix.json": json.dumps([asdict(c) for c in cells], indent=2, sort_keys=True) + "\n",
-        "access-matrix.md": _markdown(cells),
-    }
+    return {"access-matrix.json": _json_lines(cells), "access-matrix.md": _markdown(cells)}

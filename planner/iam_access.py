@@ -70,13 +70,15 @@ def can_read_secret(
         node, "secretsmanager:GetSecretValue", secret_arn, {},
         resource_policy=dict(secret_policy) if secret_policy else None, resource_owner=account,
     )
+    if not read:  # most cells of a full matrix: no need to ask KMS
+        return False
     decrypt = local_check_authorization_full(
         node, "kms:Decrypt", key_arn,
         {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com",
          "kms:EncryptionContext:SecretARN": secret_arn, "kms:CallerAccount": account},
         resource_policy=dict(key_policy), resource_owner=account,
     )
-    return bool(read and decrypt)
+    return bool(decrypt)
 
 
 def can_assume_with_web_identity(trust: Mapping[str, Any], role_arn: str, issuer: str, sub: str, aud: str) -> bool:

@@ -1,9 +1,10 @@
 """Who can read which Vault path, evaluated from the registered policies and auth roles.
 
-Two kinds of login reach Vault: the Kubernetes auth roles VaultConfig registers, and
-the AWS auth role the bootstrap Job writes for the preview IAM roles (its policy file in
-the Job's ConfigMap, its name and bound ARNs in the Job's environment). The deployer's
-AWS auth role is left out: it administers Vault and reads every path by design.
+Two kinds of login reach Vault, both registered by VaultConfig: its Kubernetes auth roles
+(one principal per bound service account) and its AWS auth roles (one principal per bound
+IAM role ARN: the preview's). Each role's token policies are looked up by name among the
+registered policies. The deployer's AWS auth role is not registered (the bootstrap Job
+writes it) and is left out: it administers Vault and reads every path by design.
 
 Policies are parsed with a real HCL parser (python-hcl2). Path matching follows
 Vault's documented ACL rules: an exact path, a ``*`` glob only at the end (prefix
@@ -25,16 +26,16 @@ from typing import Any
 import hcl2
 
 from components.config import StackConfig
-from components.vault import jobs, names
 from components.vault_policies import KV_MOUNT, secret_paths
 from planner.access_cell import AccessCell
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
-CONFIG_MAP = "kubernetes:core/v1:ConfigMap"
-JOB = "kubernetes:batch/v1:Job"
-CONFIGURE_CONTAINER = "configure"
+AWS_ROLE = "vault:aws/authBackendRole:AuthBackendRole"
 Rules = dict[str, frozenset[str]]
+# A token's policies merged: (pattern, capabilities) per path pattern, highest priority first,
+# a denied pattern holding no capability.
+MergedRules = tuple[tuple[re.Pattern[str], frozenset[str]], ...]
 
 
 def _unquote(text: str) -> str:
@@ -65,51 +66,62 @@ def _priority(path: str) -> tuple[int, int, int, int, str]:
     return (first, 0 if path.endswith("*") else 1, -path.split("/").count("+"), len(path), path)
 
 
-def allowed_capabilities(policies: Iterable[Rules], request_path: str) -> frozenset[str]:
-    """Capabilities a token holding ``policies`` has on ``request_path``."""
+def merge_policies(policies: Iterable[Rules]) -> MergedRules:
+    """A token's policies merged per path pattern (capabilities united, ``deny`` wins), highest priority first."""
     merged: dict[str, set[str]] = {}
     for rules in policies:
         for path, caps in rules.items():
             merged.setdefault(path, set()).update(caps)
-    matching = [p for p in merged if _pattern(p).match(request_path)]
-    if not matching:
-        return frozenset()
-    winner = merged[max(matching, key=_priority)]
-    return frozenset() if "deny" in winner else frozenset(winner)
+    return tuple(
+        (_pattern(path), frozenset() if "deny" in merged[path] else frozenset(merged[path]))
+        for path in sorted(merged, key=_priority, reverse=True)
+    )
+
+
+def capabilities(merged: MergedRules, request_path: str) -> frozenset[str]:
+    """What the single highest-priority pattern matching ``request_path`` grants (nothing if none matches)."""
+    return next((caps for pattern, caps in merged if pattern.match(request_path)), frozenset())
+
+
+def allowed_capabilities(policies: Iterable[Rules], request_path: str) -> frozenset[str]:
+    """Capabilities a token holding ``policies`` has on ``request_path``."""
+    return capabilities(merge_policies(policies), request_path)
+
+
+def _reads(merged: MergedRules, secret_path: str) -> bool:
+    """``can_read`` for policies already merged."""
+    return "read" in capabilities(merged, f"{KV_MOUNT}/data/{secret_path}")
 
 
 def can_read(policies: Iterable[Rules], secret_path: str) -> bool:
     """Reading a KV v2 value is a read on ``<mount>/data/<path>``."""
-    return "read" in allowed_capabilities(policies, f"{KV_MOUNT}/data/{secret_path}")
+    return _reads(merge_policies(policies), secret_path)
 
 
-def _named(resources: Sequence[Mapping[str, Any]], type_token: str, name: str) -> Mapping[str, Any]:
-    """The inputs of the one registered Kubernetes object of a type with that metadata.name."""
-    [found] = [r["inputs"] for r in resources if r["type"] == type_token and r["inputs"]["metadata"]["name"] == name]
-    return found
-
-
-def _preview_access_cells(resources: Sequence[Mapping[str, Any]], paths: Sequence[str]) -> list[AccessCell]:
-    """Each preview IAM role x every path, under the policy the bootstrap Job writes for the preview's AWS auth role."""
-    scripts = _named(resources, CONFIG_MAP, jobs.SCRIPTS_CONFIG_MAP)
-    job = _named(resources, JOB, names.BOOTSTRAP)
-    [configure] = [c for c in job["spec"]["template"]["spec"]["containers"] if c["name"] == CONFIGURE_CONTAINER]
-    env = {e["name"]: e["value"] for e in configure["env"]}
-    policy = parse_policy(scripts["data"][jobs.PREVIEW_POLICY_FILE])
-    arns = [arn for arn in env["PREVIEW_ROLE_ARNS"].split(",") if arn]
-    return [AccessCell("vault", arn, env["PREVIEW_ROLE"], path, can_read([policy], path)) for arn in arns for path in paths]
+def _principals(role: Mapping[str, Any]) -> tuple[str, list[str]]:
+    """(auth role name, the principals that log in as it) of a registered Kubernetes or AWS auth role."""
+    i = role["inputs"]
+    if role["type"] == AWS_ROLE:
+        return i["role"], list(i.get("boundIamPrincipalArns", []))
+    return i["roleName"], [
+        f"system:serviceaccount:{namespace}:{account}"
+        for namespace in i.get("boundServiceAccountNamespaces", [])
+        for account in i.get("boundServiceAccountNames", [])
+    ]
 
 
 def vault_access_matrix(resources: Sequence[Mapping[str, Any]], settings: StackConfig) -> list[AccessCell]:
-    """Every Kubernetes auth role's service accounts and every preview IAM role x every Vault-backed path of the stack."""
+    """Every registered auth role's principals (service accounts, IAM roles) x every Vault-backed path of the stack.
+
+    Each role's policies are merged once and each path decided once per role, whatever
+    the number of principals bound to it.
+    """
     policies = {r["inputs"]["name"]: parse_policy(r["inputs"]["policy"]) for r in resources if r["type"] == POLICY}
     paths = secret_paths(settings)
-    cells = _preview_access_cells(resources, paths)
-    for role in (r for r in resources if r["type"] == ROLE):
-        i = role["inputs"]
-        held = [policies[name] for name in i.get("tokenPolicies", []) if name in policies]
-        for namespace in i.get("boundServiceAccountNamespaces", []):
-            for account in i.get("boundServiceAccountNames", []):
-                principal = f"system:serviceaccount:{namespace}:{account}"
-                cells += [AccessCell("vault", principal, i["roleName"], path, can_read(held, path)) for path in paths]
+    cells = []
+    for role in (r for r in resources if r["type"] in (ROLE, AWS_ROLE)):
+        merged = merge_policies(policies[name] for name in role["inputs"].get("tokenPolicies", []) if name in policies)
+        reads = [(path, _reads(merged, path)) for path in paths]
+        via, principals = _principals(role)
+        cells += [AccessCell("vault", principal, via, path, allowed) for principal in principals for path, allowed in reads]
     return cells

@@ -10,8 +10,10 @@ from pathlib import Path
 
 import pytest
 
+from planner.access_cell import AccessCell
+from planner.access_matrix import access_cells, write_access_matrix
 from planner.run import Recording
-from tests.conftest import ROOT, STACKS, stack_config_objects
+from tests.conftest import ROOT, STACKS, stack_config_objects, stack_settings
 
 NAMESPACE = "kubernetes:core/v1:Namespace"
 RECORD_KEYS = {"type", "name", "urn", "parent", "custom", "dependencies", "inputs"}
@@ -137,3 +139,12 @@ def test_summary_lists_every_app_of_every_environment(tmp_path: Path) -> None:
     for env, apps in stack_config_objects("dev")["platform:environments"].items():
         for app in apps["apps"]:
             assert f"| {env} | {apps['syncPolicy']} | {apps['refreshInterval']} | {app['name']} |" in summary
+
+
+def test_access_matrix_json_holds_every_cell_one_per_line(recording: Callable[..., Recording]) -> None:
+    resources, settings = recording("dev").resources, stack_settings("dev")
+    cells = access_cells(resources, settings)
+    text = write_access_matrix(resources, settings)["access-matrix.json"]
+    lines = text.splitlines()
+    assert lines[0] == "[" and lines[-1] == "]" and len(lines) == len(cells) + 2
+    assert [AccessCell(**c) for c in json.loads(text)] == cells

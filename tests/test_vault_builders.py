@@ -13,7 +13,7 @@ from components.config import ConfigError
 from components.vault import iam, images, jobs, names, server
 from components.vault import tls as tls_names
 from components.vault.network import NetworkInputs, network_policies
-from planner.vault_access import allowed_capabilities, parse_policy
+from planner.vault_access import parse_policy
 from tests.conftest import stack_config_objects, stack_settings
 
 CTX = iam.AwsContext("aws", "eu-west-1", "111111111111")
@@ -273,18 +273,6 @@ def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
     }
     assert {p for p, caps in rules.items() if "sudo" in caps} == {"sys/auth/*", "sys/audit", "sys/audit/*"}
     assert not any(p.startswith(("sys/raw", "sys/seal", "auth/token", "sys/generate-root")) for p in rules)
-
-
-def test_preview_policy_grants_nothing_and_denies_the_kv_mount_and_sys() -> None:
-    rules = parse_policy(jobs.preview_policy_hcl())
-    assert rules == {"kv/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
-    # Merged into a token whose other policy grants the same (or a broader) pattern, deny still wins.
-    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"})}
-    for path in ("kv/data/production/api/db-password", "kv/metadata/staging/api", "kv/config", "sys/policies/acl/deployer",
-                 "sys/storage/raft/snapshot", "sys/raw/logical"):
-        assert allowed_capabilities([rules, grant], path) == frozenset(), path
-    # The token's self-lookup (Vault's `default` policy) is untouched.
-    assert allowed_capabilities([rules, {"auth/token/lookup-self": frozenset({"read"})}], "auth/token/lookup-self") == {"read"}
 
 
 # --- NetworkPolicies ------------------------------------------------------------------------------

@@ -424,11 +424,7 @@ def test_bootstrap_job_initialises_once_with_memory_only_material(recording: Cal
     assert env["configure"]["IAM_SERVER_ID_HEADER_VALUE"] == cfg.login.iam_server_id_header
     assert (env["configure"]["AWS_AUTH_PATH"], env["configure"]["DEPLOYER_ROLE"]) == (cfg.login.mount, cfg.login.role)
     assert env["configure"]["STS_ENDPOINT"] == "https://sts.eu-west-1.amazonaws.com"
-    assert {k: v for k, v in env["configure"].items() if k.startswith("PREVIEW_")} == {
-        "PREVIEW_ROLE": "preview", "PREVIEW_POLICY": "preview",
-        "PREVIEW_ROLE_ARNS": f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-preview",
-        "PREVIEW_TOKEN_TTL": "15m", "PREVIEW_TOKEN_MAX_TTL": "1h",
-    }
+    assert not [k for k in env["configure"] if k.startswith("PREVIEW_")]  # VaultConfig manages the preview login
     images = [c["image"] for c in [*pod["initContainers"], *pod["containers"]]]
     assert all("@sha256:" in image for image in images)
     deps = set(job["dependencies"])
@@ -436,9 +432,7 @@ def test_bootstrap_job_initialises_once_with_memory_only_material(recording: Cal
                         ("aws:secretsmanager/secretPolicy:SecretPolicy", "vault-recovery")]:
         assert rec.one(type_, name)["urn"] in deps
     scripts = rec.one("kubernetes:core/v1:ConfigMap", "vault-bootstrap-scripts")["inputs"]["data"]
-    assert set(scripts) == {"bootstrap-init.sh", "split-init-output.awk", "bootstrap-store.sh", "bootstrap-configure.sh",
-                            "deployer-policy.hcl", "preview-policy.hcl"}
-    assert scripts["preview-policy.hcl"] == jobs.preview_policy_hcl()
+    assert set(scripts) == {"bootstrap-init.sh", "split-init-output.awk", "bootstrap-store.sh", "bootstrap-configure.sh", "deployer-policy.hcl"}
     assert spec["template"]["metadata"]["annotations"] == {jobs.SCRIPT_HASH_ANNOTATION: jobs.data_hash(scripts)}
 
 

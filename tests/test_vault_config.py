@@ -13,7 +13,7 @@ from pulumi.runtime.mocks import MockCallArgs
 
 from components.vault import jobs
 from components.vault_config import login_role_for
-from components.vault_policies import KV_MOUNT, app_policy, eso_policy, snapshot_policy
+from components.vault_policies import KV_MOUNT, app_policy, eso_policy, preview_policy, snapshot_policy
 from planner.access_matrix import write_access_matrix
 from planner.mocks import SECRET, MockIdentity, PlanMocks, session_arn
 from planner.run import Recording, identity_from_config, run_program
@@ -23,6 +23,7 @@ from tests.conftest import ROOT, STACKS, stack_config_objects, stack_input_from_
 
 POLICY = "vault:index/policy:Policy"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
+AWS_ROLE = "vault:aws/authBackendRole:AuthBackendRole"
 KV_SECRET = "vault:kv/secretV2:SecretV2"
 WRITE_CAPS = {"create", "update", "patch", "delete", "sudo"}
 
@@ -70,6 +71,18 @@ def test_snapshot_policy_is_snapshot_read_only_without_sudo() -> None:
     assert parse_policy(snapshot_policy().hcl()) == {"sys/storage/raft/snapshot": frozenset({"read"})}
 
 
+def test_preview_policy_grants_nothing_and_denies_the_kv_mount_and_sys() -> None:
+    rules = parse_policy(preview_policy().hcl())
+    assert rules == {"kv/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
+    # Merged into a token whose other policy grants the same (or a broader) pattern, deny still wins.
+    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"})}
+    for path in ("kv/data/production/api/db-password", "kv/metadata/staging/api", "kv/config", "sys/policies/acl/deployer",
+                 "sys/storage/raft/snapshot", "sys/raw/logical"):
+        assert allowed_capabilities([rules, grant], path) == frozenset(), path
+    # The token's self-lookup (Vault's `default` policy) is untouched.
+    assert allowed_capabilities([rules, {"auth/token/lookup-self": frozenset({"read"})}], "auth/token/lookup-self") == {"read"}
+
+
 # --- the evaluator follows Vault's documented matching -------------------------------------
 
 @pytest.mark.parametrize(("rules", "path", "expected"), [
@@ -100,11 +113,11 @@ def test_every_policy_parses_and_grants_no_write_or_sudo(recording: Callable[...
     policies = recording(stack).by_type(POLICY)
     envs = stack_config_objects(stack)["platform:environments"]
     apps = sum(len(cfg["apps"]) for cfg in envs.values())
-    assert len(policies) == apps + len(envs) + 1 + 1  # apps, env stores, the platform store, snapshots
+    assert len(policies) == apps + len(envs) + 1 + 1 + 1  # apps, env stores, the platform store, snapshots, previews
     for p in policies:
         for path, caps in parse_policy(p["inputs"]["policy"]).items():
             assert not caps & WRITE_CAPS, (p["inputs"]["name"], path)
-            if path.startswith(f"{KV_MOUNT}/"):
+            if path.startswith(f"{KV_MOUNT}/") and "deny" not in caps:  # a deny grants nothing (the preview's kv/*)
                 assert "*" not in path.split("/")[2], path  # never a glob across environments
 
 
@@ -265,10 +278,70 @@ def test_the_preview_identity_reads_no_vault_path(recording: Callable[..., Recor
     assert {row[column].strip() for row in rows} == {"no"}
 
 
-def test_the_preview_cells_come_from_the_policy_the_bootstrap_job_writes(recording: Callable[..., Recording]) -> None:
-    """Swap the deployer's policy in as the preview's: the same cells turn to yes, so they are evaluated, not assumed."""
+def test_the_preview_cells_come_from_the_registered_role_and_policies(recording: Callable[..., Recording]) -> None:
+    """Swap the deployer's policy in as the preview role's token policy: its cells turn to yes, so they are evaluated, not assumed."""
+    settings = stack_settings("dev")
     resources = copy.deepcopy(recording("dev").resources)
+    [role] = [r for r in resources if r["type"] == AWS_ROLE]
     scripts = next(r for r in resources if r["type"] == "kubernetes:core/v1:ConfigMap" and r["name"] == "vault-bootstrap-scripts")
-    scripts["inputs"]["data"][jobs.PREVIEW_POLICY_FILE] = scripts["inputs"]["data"][jobs.DEPLOYER_POLICY_FILE]
-    cells = [c for c in vault_access_matrix(resources, stack_settings("dev")) if c.via == "preview"]
+    resources.append({"type": POLICY, "name": "deployer",
+                      "inputs": {"name": "deployer", "policy": scripts["inputs"]["data"][jobs.DEPLOYER_POLICY_FILE]}})
+    role["inputs"]["tokenPolicies"] = ["deployer"]
+    cells = [c for c in vault_access_matrix(resources, settings) if c.via == "preview"]
     assert cells and all(c.allowed for c in cells)
+    # One environment's store policy instead: exactly that environment's paths.
+    role["inputs"]["tokenPolicies"] = ["eso-development"]
+    cells = [c for c in vault_access_matrix(resources, settings) if c.via == "preview"]
+    assert {c.path for c in cells if c.allowed} == {p for p in vault_paths("dev") if p.startswith("development/")}
+    # The preview policy's text, not its name, decides: granted, it opens every path.
+    role["inputs"]["tokenPolicies"] = ["preview"]
+    [preview] = [r for r in resources if r["type"] == POLICY and r["inputs"]["name"] == "preview"]
+    preview["inputs"]["policy"] = 'path "kv/data/*" { capabilities = ["read"] }'
+    assert all(c.allowed for c in vault_access_matrix(resources, settings) if c.via == "preview")
+
+
+# --- the preview's login, managed by VaultConfig ------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_preview_login_is_an_aws_auth_role_bound_to_the_preview_roles(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    vault_cfg = stack_settings(stack).vault
+    [role] = rec.by_type(AWS_ROLE)
+    assert role["inputs"] == {
+        "backend": vault_cfg.login.mount,
+        "role": vault_cfg.login.preview_role,
+        "authType": "iam",
+        "boundIamPrincipalArns": sorted(vault_cfg.preview_role_arns),
+        "resolveAwsUniqueIds": True,
+        "tokenPolicies": ["preview"],
+        "tokenTtl": 900,
+        "tokenMaxTtl": 3600,
+    }
+    policy = rec.one(POLICY, "preview")
+    assert policy["inputs"] == {"name": "preview", "policy": preview_policy().hcl()}
+    # Vault resolves the bound roles with iam:GetRole, which the server's IAM policy grants (same `up`).
+    server_iam = [r for r in rec.by_type("aws:iam/rolePolicy:RolePolicy") if "GetRole" in json.dumps(r["inputs"])]
+    assert [r["name"] for r in server_iam] == ["vault-server"]
+    assert role["dependencies"] == sorted([policy["urn"], server_iam[0]["urn"]])
+    assert role["provider"] == policy["provider"] == rec.one("pulumi:providers:vault", "vault")["urn"]
+    # The bootstrap Job writes the deployer's login only.
+    assert "preview" not in json.dumps(rec.one("kubernetes:batch/v1:Job", "vault-bootstrap")["inputs"])
+
+
+def test_without_preview_roles_no_aws_auth_role_is_registered(edited_config: Callable[[str], dict]) -> None:
+    """An empty vault.previewRoleArns registers no role: Pulumi deletes one an earlier `up` created."""
+    config = edited_config("dev")
+    config["platform:vault"]["previewRoleArns"] = []
+    rec = run_program(stack_input_from_objects("dev", config))
+    assert rec.by_type(AWS_ROLE) == []
+    assert rec.one(POLICY, "preview")["inputs"]["policy"] == preview_policy().hcl()  # grants nothing, handed out by no role
+    assert _login(rec)["role"] == "deployer"
+    assert not [c for c in vault_access_matrix(rec.resources, stack_settings("dev", vault=config["platform:vault"]))
+                if c.via == "preview"]
+
+
+def test_phase_one_has_no_vault_login_of_its_own(recording: Callable[..., Recording]) -> None:
+    """Phase 1 registers nothing inside Vault: no AWS auth role, no policy, no access-matrix row for Vault."""
+    rec = recording("dev", 1)
+    assert rec.by_type(AWS_ROLE) == [] and rec.by_type(POLICY) == []
+    assert vault_access_matrix(rec.resources, stack_settings("dev")) == []

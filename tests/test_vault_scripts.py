@@ -100,8 +100,7 @@ def test_snapshot_logs_in_as_its_role_and_uploads_in_one_put() -> None:
 
 # --- the configure step against a fake `vault` CLI ------------------------------------------------
 
-DEPLOYERS = ["arn:aws:iam::111111111111:role/platform-deployer"]
-PREVIEWS = ["arn:aws:iam::111111111111:role/platform-preview", "arn:aws:iam::111111111111:role/ci/platform-preview-2"]
+DEPLOYERS = ["arn:aws:iam::111111111111:role/platform-deployer", "arn:aws:iam::111111111111:role/ci/platform-deployer-2"]
 RECOVERY_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-AbCdEf"
 # Logs each call as its arguments and the token it carries, tab-separated; `auth list` shows only the token method.
 FAKE_VAULT = """#!/bin/sh
@@ -111,67 +110,64 @@ exit 0
 """
 
 
-def _configure_env(preview_role_arns: list[str]) -> dict[str, str]:
+def _configure_env() -> dict[str, str]:
     """The configure container's environment, exactly as the bootstrap Job manifest sets it."""
     job = jobs.bootstrap_job_manifest(
         scripts_hash="h", recovery_secret_arn=RECOVERY_ARN,
         region="eu-west-1", recovery_shares=5, recovery_threshold=3, deployer_role_arns=DEPLOYERS,
         iam_server_id_header="vault.platform.internal", sts_endpoint="https://sts.eu-west-1.amazonaws.com",
-        aws_auth_path="aws", deployer_role="deployer", preview_role_arns=preview_role_arns, preview_role="preview",
+        aws_auth_path="aws", deployer_role="deployer",
     )
     [configure] = job["spec"]["template"]["spec"]["containers"]
     return {e["name"]: e["value"] for e in configure["env"]}
 
 
-def _run_configure(tmp_path: Path, preview_role_arns: list[str]) -> tuple[list[list[str]], Path]:
-    """Run bootstrap-configure.sh after a fresh init and store, with /work and /scripts under tmp_path."""
+def _run_configure(tmp_path: Path, *, initialised_before: bool = False) -> tuple[list[list[str]], Path, str]:
+    """Run bootstrap-configure.sh after init and store, with /work and /scripts under tmp_path.
+
+    A fresh init leaves the root token and the store step's marker; an init that found Vault
+    initialised leaves only its own marker.
+    """
     work, scripts, bin_dir = tmp_path / "work", tmp_path / "scripts", tmp_path / "bin"
     for d in (work, scripts, bin_dir):
         d.mkdir(exist_ok=True)
-    (work / "root-token").write_text("FAKE-ROOT-TOKEN")
-    (work / "stored").write_text("")
+    if initialised_before:
+        (work / "already-initialised").write_text("")
+    else:
+        (work / "root-token").write_text("FAKE-ROOT-TOKEN")
+        (work / "stored").write_text("")
     (scripts / jobs.DEPLOYER_POLICY_FILE).write_text(jobs.deployer_policy_hcl("kubernetes", "aws"))
-    (scripts / jobs.PREVIEW_POLICY_FILE).write_text(jobs.preview_policy_hcl())
     (bin_dir / "vault").write_text(FAKE_VAULT)
     (bin_dir / "vault").chmod(0o755)
     text = jobs.script("bootstrap-configure.sh").replace("/work/", f"{work}/").replace("/scripts/", f"{scripts}/")
     log = tmp_path / "vault.log"
     log.unlink(missing_ok=True)
-    env = {**_configure_env(preview_role_arns), "PATH": f"{bin_dir}:/usr/bin:/bin", "VAULT_LOG": str(log)}
+    env = {**_configure_env(), "PATH": f"{bin_dir}:/usr/bin:/bin", "VAULT_LOG": str(log)}
     result = subprocess.run(["dash", "-c", text], env=env, capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
     assert "FAKE-ROOT-TOKEN" not in result.stdout + result.stderr
-    return [line.split("\t") for line in log.read_text().splitlines()], scripts
+    calls = [line.split("\t") for line in log.read_text().splitlines()] if log.exists() else []
+    return calls, scripts, result.stdout
 
 
-def _common_calls(scripts: Path) -> list[list[str]]:
-    return [
+def test_configure_writes_the_aws_auth_method_and_the_deployers_policy_and_role_then_revokes(tmp_path: Path) -> None:
+    calls, scripts, _ = _run_configure(tmp_path)
+    assert {c[0] for c in calls} == {"FAKE-ROOT-TOKEN"}  # every call with the root token, then revoked
+    assert [c[1:] for c in calls] == [
         ["status"],
         ["auth", "list", "-format=json"],
         ["auth", "enable", "-path=aws", "aws"],
         ["write", "auth/aws/config/client", "iam_server_id_header_value=vault.platform.internal",
          "sts_endpoint=https://sts.eu-west-1.amazonaws.com", "sts_region=eu-west-1"],
         ["policy", "write", "deployer", f"{scripts}/deployer-policy.hcl"],
-        ["write", "auth/aws/role/deployer", "auth_type=iam", f"bound_iam_principal_arn={DEPLOYERS[0]}",
+        ["write", "auth/aws/role/deployer", "auth_type=iam", f"bound_iam_principal_arn={','.join(sorted(DEPLOYERS))}",
          "resolve_aws_unique_ids=true", "token_policies=deployer", "token_ttl=1h", "token_max_ttl=2h"],
-        ["policy", "write", "preview", f"{scripts}/preview-policy.hcl"],
-    ]
-
-
-def test_configure_binds_the_preview_role_to_the_preview_arns_with_short_tokens(tmp_path: Path) -> None:
-    calls, scripts = _run_configure(tmp_path, PREVIEWS)
-    assert {c[0] for c in calls} == {"FAKE-ROOT-TOKEN"}  # every call with the root token, then revoked
-    assert [c[1:] for c in calls] == [
-        *_common_calls(scripts),
-        ["write", "auth/aws/role/preview", "auth_type=iam", f"bound_iam_principal_arn={','.join(sorted(PREVIEWS))}",
-         "resolve_aws_unique_ids=true", "token_policies=preview", "token_ttl=15m", "token_max_ttl=1h"],
         ["token", "revoke", "-self"],
     ]
     assert not (tmp_path / "work" / "root-token").exists()
 
 
-def test_configure_without_preview_arns_deletes_the_preview_role_on_every_run(tmp_path: Path) -> None:
-    """Deleting a missing AWS auth role succeeds in Vault, so a rerun (or a first run) needs no existence check."""
-    for _ in range(2):
-        calls, scripts = _run_configure(tmp_path, [])
-        assert [c[1:] for c in calls] == [*_common_calls(scripts), ["delete", "auth/aws/role/preview"], ["token", "revoke", "-self"]]
+def test_configure_does_nothing_on_a_vault_initialised_before(tmp_path: Path) -> None:
+    """Vault's configuration after its first initialisation is phase 2's (VaultConfig), never the Job's."""
+    calls, _, stdout = _run_configure(tmp_path, initialised_before=True)
+    assert calls == [] and "nothing to do" in stdout

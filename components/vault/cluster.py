@@ -54,6 +54,7 @@ class VaultCluster(pulumi.ComponentResource):
     recovery_secret_arn: pulumi.Output[str]
     snapshot_bucket_name: str
     server_role_arn: pulumi.Output[str]
+    server_iam_policy: aws.iam.RolePolicy  # what Vault may do in AWS: unseal, resolve the AWS auth roles' principals
     release: k8s.helm.v3.Release
 
     def __init__(
@@ -166,6 +167,7 @@ class VaultCluster(pulumi.ComponentResource):
 
         # --- Role permissions, now that keys, secret and bucket exist ------------------------------
         server_policy = server_role.attach_policy(unseal_key.arn.apply(lambda arn: iam.server_role_policy(arn, deployers, previews)))
+        self.server_iam_policy = server_policy
         bootstrap_policy = bootstrap_role.attach_policy(
             pulumi.Output.all(ctx, recovery_secret.arn, recovery_key.arn).apply(lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2]))
         )
@@ -300,10 +302,7 @@ class VaultCluster(pulumi.ComponentResource):
         # --- Bootstrap Job: initialise once, recovery material to Secrets Manager, AWS auth, revoke ----
         bootstrap_data = jobs.scripts_data(
             jobs.BOOTSTRAP_SCRIPTS,
-            {
-                jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount),
-                jobs.PREVIEW_POLICY_FILE: jobs.preview_policy_hcl(),
-            },
+            {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount)},
         )
         bootstrap_scripts = k8s.core.v1.ConfigMap(
             "vault-bootstrap-scripts", **jobs.config_map_manifest(jobs.SCRIPTS_CONFIG_MAP, bootstrap_data, names.BOOTSTRAP), opts=k8s_opts,
@@ -319,8 +318,6 @@ class VaultCluster(pulumi.ComponentResource):
             sts_endpoint=self.sts_endpoint,
             aws_auth_path=vault_cfg.login.mount,
             deployer_role=vault_cfg.login.role,
-            preview_role_arns=previews,
-            preview_role=vault_cfg.login.preview_role,
         )
         self.bootstrap_job = k8s.batch.v1.Job(
             "vault-bootstrap",

@@ -6,9 +6,9 @@ Each principal gets only what its job needs:
   and call ``iam:GetRole`` only on the roles its AWS auth roles bind (the deployer's and
   the preview's). The AWS auth method's ``iam`` login forwards the *client's* signed
   ``sts:GetCallerIdentity`` request, so Vault needs no STS permission; ``iam:GetRole`` is
-  what ``resolve_aws_unique_ids`` (on, the default) uses when the bootstrap job binds a
-  role: Vault stores the role's unique id, so a deleted and re-created role of the same
-  name cannot log in.
+  what ``resolve_aws_unique_ids`` (on, the default) uses when a role is bound (the
+  deployer's by the bootstrap job, the preview's by VaultConfig in phase 2): Vault stores
+  the role's unique id, so a deleted and re-created role of the same name cannot log in.
 * **The bootstrap job** writes one secret (``PutSecretValue``, ``DescribeSecret`` on
   its exact ARN) and uses the recovery key only through Secrets Manager for that
   secret (``GenerateDataKey`` to encrypt the value, ``Decrypt`` which Secrets Manager

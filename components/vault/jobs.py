@@ -10,8 +10,7 @@
 2. ``store`` (aws-cli image) puts the recovery material into the one Secrets Manager
    secret this component creates without a value, retrying for ten minutes;
 3. ``configure`` (vault image) uses the root token to enable the AWS auth method, write
-   the deployer's policy and role and the preview's policy and role (or delete that role
-   when ``vault.previewRoleArns`` is empty), and revokes the token.
+   the deployer's policy and role, and revokes the token.
 
 ``restartPolicy: OnFailure`` restarts a failed container inside the same pod, so the
 memory volume (and what ``init`` wrote to it) survives a retry. The job's service
@@ -25,8 +24,8 @@ logs in with Kubernetes auth as ``vault-snapshot`` (a projected token whose audi
 volume; the ``upload`` container puts it into the bucket with the IRSA role. The
 CronJob is suspended in phase 1: its Vault role is created in phase 2.
 
-No manifest holds a secret: the scripts and the deployer's and preview's policies are
-public text in a ConfigMap, and every value they handle is read at run time.
+No manifest holds a secret: the scripts and the deployer's policy are public text in a
+ConfigMap, and every value they handle is read at run time.
 """
 
 from __future__ import annotations
@@ -45,7 +44,6 @@ SNAPSHOT_SCRIPTS_CONFIG_MAP = f"{names.SNAPSHOT}-scripts"
 BOOTSTRAP_SCRIPTS = ("bootstrap-init.sh", "split-init-output.awk", "bootstrap-store.sh", "bootstrap-configure.sh")
 SNAPSHOT_SCRIPTS = ("snapshot-save.sh", "snapshot-upload.sh")
 DEPLOYER_POLICY_FILE = "deployer-policy.hcl"
-PREVIEW_POLICY_FILE = "preview-policy.hcl"
 SCRIPT_HASH_ANNOTATION = "platform.secrets/scripts-sha256"
 CA_MOUNT = "/vault-ca"
 SNAPSHOT_TOKEN_PATH = "/var/run/secrets/vault"
@@ -78,35 +76,11 @@ def deployer_policy_hcl(kubernetes_auth_path: str, aws_auth_path: str) -> str:
         (f"auth/{aws_auth_path}/*", ("create", "read", "update", "delete", "list")),
         (f"{names.KV_MOUNT}/*", ("create", "read", "update", "patch", "delete", "list")),
     ]
-    return _policy_hcl(f"{names.DEPLOYER_POLICY}: written by the bootstrap job; what `pulumi up` manages in phase 2.", rules)
-
-
-def preview_policy_hcl() -> str:
-    """The preview's Vault policy: nothing granted, the secrets and Vault's configuration denied.
-
-    ``pulumi preview`` without refresh reads no Vault resource: once logged in, the provider
-    looks up its own token (``auth/token/lookup-self``, granted by Vault's ``default``
-    policy, which every token of the role also gets) and reads the version at
-    ``sys/seal-status``, an unauthenticated endpoint; the diff compares inputs with the
-    state. So this policy grants nothing. It denies the KV mount (values, metadata,
-    versions) and ``sys/*`` (configuration, policies, audit devices, raw storage, Raft
-    snapshots) in depth: Vault decides a request by the highest-priority matching pattern,
-    and ``deny`` wins over every capability merged into that pattern, so a grant of
-    ``kv/*`` or ``sys/*`` (or a shorter glob) later added to ``default`` or to this role
-    cannot open them. A more specific grant would outrank these globs: the role stays bound
-    to this policy alone. ``auth/``, ``identity/`` and ``cubbyhole/`` keep ``default``'s
-    grants, which reach only the token itself.
-    """
-    rules: list[tuple[str, Sequence[str]]] = [(f"{names.KV_MOUNT}/*", ("deny",)), ("sys/*", ("deny",))]
-    return _policy_hcl(f"{names.PREVIEW_POLICY}: written by the bootstrap job; `pulumi preview` reads nothing in Vault.", rules)
-
-
-def _policy_hcl(comment: str, rules: Sequence[tuple[str, Sequence[str]]]) -> str:
     blocks = []
     for path, caps in rules:
         quoted = ", ".join(f'"{c}"' for c in caps)
         blocks.append(f'path "{path}" {{\n  capabilities = [{quoted}]\n}}\n')
-    return f"# {comment}\n" + "\n".join(blocks)
+    return f"# {names.DEPLOYER_POLICY}: written by the bootstrap job; what `pulumi up` manages in phase 2.\n" + "\n".join(blocks)
 
 
 def scripts_data(script_names: Sequence[str], extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -172,8 +146,6 @@ def bootstrap_job_manifest(
     sts_endpoint: Any,
     aws_auth_path: str,
     deployer_role: str,
-    preview_role_arns: Sequence[str],
-    preview_role: str,
 ) -> dict[str, Any]:
     vault_env = {"VAULT_ADDR": names.pod_address(0), "VAULT_CACERT": f"{CA_MOUNT}/{names.CA_KEY}"}
     work = {"name": "work", "mountPath": "/work"}
@@ -196,11 +168,6 @@ def bootstrap_job_manifest(
         "DEPLOYER_ROLE_ARNS": ",".join(sorted(deployer_role_arns)),
         "DEPLOYER_TOKEN_TTL": names.DEPLOYER_TOKEN_TTL,
         "DEPLOYER_TOKEN_MAX_TTL": names.DEPLOYER_TOKEN_MAX_TTL,
-        "PREVIEW_ROLE": preview_role,
-        "PREVIEW_POLICY": names.PREVIEW_POLICY,
-        "PREVIEW_ROLE_ARNS": ",".join(sorted(preview_role_arns)),  # empty: the script deletes the role
-        "PREVIEW_TOKEN_TTL": names.PREVIEW_TOKEN_TTL,
-        "PREVIEW_TOKEN_MAX_TTL": names.PREVIEW_TOKEN_MAX_TTL,
     }, [work, scripts, ca])
     return {
         "metadata": {"name": names.BOOTSTRAP, "namespace": names.NAMESPACE, "labels": _labels(names.BOOTSTRAP)},

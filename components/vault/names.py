@@ -58,16 +58,14 @@ TLS_CA_FILE = f"{TLS_MOUNT}/{CA_KEY}"
 DATA_PATH = "/vault/data"
 
 # Vault mounts and identities. VaultConfig (phase 2) creates the KV mount, the Kubernetes
-# auth mount and the snapshot role and policy under these names; the bootstrap job creates
-# the AWS auth mount, the deployer's and the preview's roles (named by `vault.login` in the
-# stack config, which the phase 2 provider logs in with) and their policies.
+# auth mount, the snapshot role and policy under these names, and the preview's AWS auth
+# role and policy; the bootstrap job creates the AWS auth mount and the deployer's role
+# (both named by `vault.login` in the stack config, which the phase 2 provider logs in
+# with) and the deployer's policy.
 KUBERNETES_AUTH_PATH = "kubernetes"
 DEPLOYER_POLICY = "deployer"
 DEPLOYER_TOKEN_TTL = "1h"
 DEPLOYER_TOKEN_MAX_TTL = "2h"
-PREVIEW_POLICY = "preview"
-PREVIEW_TOKEN_TTL = "15m"  # a preview without refresh logs in once and ends within minutes
-PREVIEW_TOKEN_MAX_TTL = "1h"
 SNAPSHOT_ROLE = SNAPSHOT_POLICY  # VaultConfig names the Kubernetes auth role after its policy
 SNAPSHOT_TOKEN_AUDIENCE = AUDIENCE  # the audience every Kubernetes auth role requires
 SNAPSHOT_PREFIX = "raft-snapshots"

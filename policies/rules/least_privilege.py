@@ -279,7 +279,12 @@ def kv_environments(paths: list[tuple[str, list[str]]], mount: str) -> tuple[set
 
 def vault_policy_single_environment(view: ResourceView, cfg: Config) -> list[str]:
     """A Vault policy reaches one environment's KV paths: no glob/``+`` in the environment
-    segment, and no two different environments in one policy."""
+    segment, and no two different environments in one policy.
+
+    A path whose capabilities include ``deny`` grants nothing (``deny`` wins over every
+    capability merged into that path), so it reaches no environment and is not counted:
+    ``kv/*`` denied across the mount narrows a policy, it does not widen it.
+    """
     if view.type != VAULT_POLICY_TYPE:
         return []
     name = vault_policy_name(view)
@@ -288,7 +293,8 @@ def vault_policy_single_environment(view: ResourceView, cfg: Config) -> list[str
     paths = vault_policy_paths(view.props.get("policy"))
     if paths is None:
         return []
-    envs, spanning = kv_environments(paths, str(cfg.get("kvMount") or "kv"))
+    granting = [(path, caps) for path, caps in paths if "deny" not in caps]
+    envs, spanning = kv_environments(granting, str(cfg.get("kvMount") or "kv"))
     shared = set(cfg.get("sharedSegments") or [])
     messages: list[str] = []
     if spanning:

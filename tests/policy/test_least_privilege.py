@@ -206,6 +206,19 @@ def test_vault_single_environment_passes(f) -> None:
                    kvMount="secret") != []
 
 
+def test_vault_denied_paths_reach_no_environment(f) -> None:
+    """A deny grants nothing: the preview policy's `kv/*` deny passes; a grant beside a deny on the same glob fails."""
+    preview = 'path "kv/*" { capabilities = ["deny"] }\npath "sys/*" { capabilities = ["deny"] }\n'
+    assert f.check("vault-policy-single-environment", _vault(f, "preview", preview)) == []
+    mixed = 'path "kv/*" { capabilities = ["deny"] }\npath "kv/data/*" { capabilities = ["read"] }\n'
+    assert f.check("vault-policy-single-environment", _vault(f, "preview", mixed)) == [
+        "Vault policy 'preview' has paths that span environments: ['kv/data/*']."
+    ]
+    denied_twice = ('path "kv/data/development/*" { capabilities = ["deny"] }\n'
+                    'path "kv/data/staging/app/*" { capabilities = ["read"] }\n')
+    assert f.check("vault-policy-single-environment", _vault(f, "app", denied_twice)) == []
+
+
 def _role(f, name: str, policies: list[str], namespaces: list[str] | None = None):
     return f.view(AUTH_ROLE, {"roleName": name, "boundServiceAccountNames": [name],
                               "boundServiceAccountNamespaces": namespaces or ["external-secrets"], "tokenPolicies": policies},

@@ -1,6 +1,5 @@
 # Bootstrap step 3 of 3 (vault image): with the root token, in memory only, enable the
-# AWS auth method, the deployer's role and policy and the preview's (its role only while
-# PREVIEW_ROLE_ARNS lists roles: deleted otherwise), then revoke the root token.
+# AWS auth method and the deployer's role and policy, then revoke the root token.
 set -eu
 if [ ! -e /work/root-token ]; then
   if [ -e /work/already-initialised ]; then
@@ -37,16 +36,6 @@ retry vault policy write "$DEPLOYER_POLICY" /scripts/deployer-policy.hcl
 retry vault write "auth/$AWS_AUTH_PATH/role/$DEPLOYER_ROLE" auth_type=iam \
   bound_iam_principal_arn="$DEPLOYER_ROLE_ARNS" resolve_aws_unique_ids=true \
   token_policies="$DEPLOYER_POLICY" token_ttl="$DEPLOYER_TOKEN_TTL" token_max_ttl="$DEPLOYER_TOKEN_MAX_TTL"
-retry vault policy write "$PREVIEW_POLICY" /scripts/preview-policy.hcl
-if [ -n "$PREVIEW_ROLE_ARNS" ]; then
-  retry vault write "auth/$AWS_AUTH_PATH/role/$PREVIEW_ROLE" auth_type=iam \
-    bound_iam_principal_arn="$PREVIEW_ROLE_ARNS" resolve_aws_unique_ids=true \
-    token_policies="$PREVIEW_POLICY" token_ttl="$PREVIEW_TOKEN_TTL" token_max_ttl="$PREVIEW_TOKEN_MAX_TTL"
-  echo "configure: previews log in as the $PREVIEW_ROLE role"
-else
-  retry vault delete "auth/$AWS_AUTH_PATH/role/$PREVIEW_ROLE"
-  echo "configure: no preview roles: the $PREVIEW_ROLE role is absent"
-fi
 if ! vault token revoke -self; then
   if vault token lookup > /dev/null 2>&1; then
     echo "configure: could not revoke the root token" >&2

@@ -1,0 +1,142 @@
+"""The environments a stack hosts, their apps and the secrets each app reads, with the rules within one environment."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from components.config.errors import _FIX_HINTS, ConfigIssue
+from components.config.types import DnsLabel, Duration, _Model
+
+# App names stay short so that derived names (`<app>-secrets`, `<env>-<app>` Vault
+# roles, `<env>/<app>/<key>` AWS names) stay within Kubernetes' 63-character limit.
+AppName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)]
+SecretKey = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
+ConfigKeyName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$", max_length=64)]
+
+
+class SecretSpec(_Model):
+    """One secret an application consumes: where it lives and where its value comes from."""
+
+    key: SecretKey
+    """Key of the secret: a Kubernetes Secret key and the last segment of its Vault/AWS path."""
+    backend: Literal["vault", "aws"]
+    """Where the value lives: Vault KV v2 or AWS Secrets Manager."""
+    source: Literal["random", "config", "external"]
+    """Where the value comes from: `random`, a secret `config` key, or `external` (its owner writes it)."""
+    length: int | None = None
+    """Source random: length, 16 to 128."""
+    charset: Literal["alphanumeric", "symbols"] | None = None
+    """Source random: `alphanumeric`, or `symbols` (alphanumeric plus shell-safe symbols)."""
+    rotation: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]{1,64}$")] | None = None
+    """Source random: rotation keeper; change it to generate a new value."""
+    config_key: ConfigKeyName | None = None
+    """Source config: the top-level secret config key holding the value."""
+
+
+class AppConfig(_Model):
+    """An application of one environment and the secrets it reads."""
+
+    name: AppName
+    """App name (at most 40 characters): names its Vault role, AWS path and target Secret."""
+    service_account: DnsLabel | None = None
+    """The app's Kubernetes service account (default: the app name); unique per environment."""
+    secret_name: DnsLabel | None = None
+    """Name of the Kubernetes Secret ESO writes for the app in its namespace (default `<app>-secrets`); unique per environment."""
+    secrets: Annotated[list[SecretSpec], Field(min_length=1)]
+    """The secrets the app reads."""
+
+    @property
+    def service_account_name(self) -> str:
+        return self.service_account or self.name
+
+    @property
+    def target_secret_name(self) -> str:
+        """The Secret the app's generated ExternalSecret writes and its workloads reference."""
+        return self.secret_name or f"{self.name}-secrets"
+
+
+class EnvironmentConfig(_Model):
+    """An environment hosted by this stack: one namespace, its apps and sync behaviour."""
+
+    sync_policy: Literal["automated", "manual"]
+    """Argo CD sync: `automated` (prune, self-heal) or `manual`."""
+    refresh_interval: Duration = "1h"
+    """How often ESO re-reads each secret (`15m`, `1h`)."""
+    apps: Annotated[list[AppConfig], Field(min_length=1)]
+    """The environment's applications."""
+
+
+def _environment_issues(env_path: str, env: EnvironmentConfig) -> list[ConfigIssue]:
+    """Within one environment: every app has its own name, service account and target Secret."""
+    issues: list[ConfigIssue] = []
+    seen_apps: dict[str, int] = {}
+    seen_accounts: dict[str, int] = {}
+    seen_targets: dict[str, int] = {}
+    for i, app in enumerate(env.apps):
+        app_path = f"{env_path}.apps[{i}]"
+        if app.name in seen_apps:
+            issues.append(ConfigIssue(f"{app_path}.name", f"duplicates apps[{seen_apps[app.name]}]",
+                                      "give every app of an environment its own name"))
+        seen_apps.setdefault(app.name, i)
+        account = app.service_account_name
+        if account in seen_accounts:
+            issues.append(ConfigIssue(
+                f"{app_path}.serviceAccount",
+                f"is also the service account of apps[{seen_accounts[account]}], so each app could read the other's secrets",
+                "give every app of an environment its own service account",
+            ))
+        seen_accounts.setdefault(account, i)
+        target = app.target_secret_name
+        if target in seen_targets:
+            issues.append(ConfigIssue(
+                f"{app_path}.secretName",
+                f"names the same Secret as apps[{seen_targets[target]}], so two ExternalSecrets would fight over it",
+                "give every app of an environment its own secretName (default `<app>-secrets`)",
+            ))
+        seen_targets.setdefault(target, i)
+        issues.extend(_app_issues(app_path, app))
+    return issues
+
+
+def _app_issues(app_path: str, app: AppConfig) -> list[ConfigIssue]:
+    """Within one app: every secret has its own key, and the settings its source needs."""
+    issues: list[ConfigIssue] = []
+    seen_keys: dict[str, int] = {}
+    for j, secret in enumerate(app.secrets):
+        spath = f"{app_path}.secrets[{j}]"
+        if secret.key in seen_keys:
+            issues.append(ConfigIssue(f"{spath}.key", f"duplicates secrets[{seen_keys[secret.key]}]",
+                                      "give every secret of an app its own key"))
+        seen_keys.setdefault(secret.key, j)
+        issues.extend(_source_issues(spath, secret))
+    return issues
+
+
+def _source_issues(spath: str, secret: SecretSpec) -> list[ConfigIssue]:
+    """The settings a secret's source needs, and none that only another source takes."""
+    issues: list[ConfigIssue] = []
+    random_only = {"length": secret.length, "charset": secret.charset, "rotation": secret.rotation}
+    if secret.source == "random":
+        if secret.length is None:
+            issues.append(ConfigIssue(f"{spath}.length", "is required for source random", "set a length of 16 to 128"))
+        elif not 16 <= secret.length <= 128:
+            issues.append(ConfigIssue(f"{spath}.length", "must be between 16 and 128", "set a length of 16 to 128"))
+        if secret.charset is None:
+            issues.append(ConfigIssue(f"{spath}.charset", "is required for source random", _FIX_HINTS["charset"]))
+        if secret.rotation is None:
+            issues.append(ConfigIssue(f"{spath}.rotation", "is required for source random",
+                                      "set a rotation keeper such as `2026-11`; change it to rotate the value"))
+    else:
+        for name, value in random_only.items():
+            if value is not None:
+                issues.append(ConfigIssue(f"{spath}.{name}", f"applies only to source random, not {secret.source}",
+                                          "remove it"))
+    if secret.source == "config" and secret.config_key is None:
+        issues.append(ConfigIssue(f"{spath}.configKey", "is required for source config",
+                                  "name the top-level secret config key that holds the value"))
+    if secret.source != "config" and secret.config_key is not None:
+        issues.append(ConfigIssue(f"{spath}.configKey", f"applies only to source config, not {secret.source}",
+                                  "remove it"))
+    return issues

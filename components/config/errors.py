@@ -1,0 +1,172 @@
+"""How config problems are reported: one ConfigIssue per problem, all raised at once as a ConfigError.
+
+A pydantic error becomes an issue located by its camelCase key path, with the most specific fix
+hint; messages never echo a value, since a misplaced secret could be one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+
+from components.config.types import KNOWN_ENVIRONMENTS, PROJECT
+
+# Keys whose presence inside a config object means someone pasted a secret value.
+_SECRET_VALUE_KEYS = {"value", "password", "secret", "token", "data", "plaintext"}
+
+# The fix to suggest for a key, by `parent.key` or `key` (the camelCase names of the stack file).
+_FIX_HINTS = {
+    "backend": "use `vault` or `aws`",
+    "source": "use `random`, `config` or `external`",
+    "syncPolicy": "use `automated` or `manual`",
+    "charset": "use `alphanumeric` or `symbols`",
+    "refreshInterval": "use a whole number of s, m or h, such as `1h`",
+    "name": "use lowercase letters, digits and '-', starting and ending with a letter or digit",
+    "serviceAccount": "use lowercase letters, digits and '-' (a Kubernetes name)",
+    "key": "use lowercase letters, digits and '-' (it becomes a Vault path segment and a Secret key)",
+    "configKey": "use a camelCase Pulumi config key such as `paymentsStripeApiKey`",
+    "accountId": "use the 12-digit AWS account id",
+    "region": "use an AWS region such as `eu-west-1`",
+    "oidcProviderArn": "copy it from `aws eks describe-cluster` / the IAM OIDC provider list",
+    "oidcIssuerUrl": "copy `identity.oidc.issuer` from `aws eks describe-cluster`",
+    "kubernetesVersion": "use the cluster's minor version, such as `1.33`",
+    "vaultPhase": "use 1 for the first run on an empty cluster, 2 once Vault answers",
+    "replicas": "use an odd number of at least 3",
+    "protectStateful": "use true (prod: KMS keys, buckets and the vault namespace survive a stray destroy) or false",
+    "repoUrl": "use an https:// or ssh Git URL",
+    "cluster.name": "use the EKS cluster's name as `aws eks list-clusters` shows it",
+    "charts": "pin an exact chart version such as `1.2.3`",
+    "environments": "write a mapping of environment name (development, staging, production) to its settings",
+    "adminRoleArns": "list IAM role ARNs such as `arn:aws:iam::<account>:role/platform-deployer`",
+    "apps": "list at least one app",
+    "apiServerCidrs": "use networks such as `10.0.0.0/16` (host bits zero)",
+    "secretRecoveryWindowDays": "use 7 to 30 days (prod: 30)",
+    "alarmEmails": "list e-mail addresses such as `platform-oncall@example.com`",
+    "apiEndpoint": "use an https:// URL without a path, such as `https://vault.platform-dev.example.com:8200`",
+    "deployerRoleArns": "list IAM role ARNs of the stack's account, such as `arn:aws:iam::<account>:role/platform-deployer`",
+    "previewRoleArns": "list IAM role ARNs of the stack's account, such as `arn:aws:iam::<account>:role/platform-preview`",
+    "previewRole": "use a lowercase name other than vault.login.role, such as `preview`",
+    "deployerCidrs": "list networks such as `10.0.0.0/24` (host bits zero)",
+    "awsEndpointCidrs": "list networks such as `10.0.0.0/24`, or `0.0.0.0/0` without VPC endpoints",
+    "storageClass": "use a lowercase Kubernetes name such as `vault-gp3`",
+    "dataStorageSize": "use a whole number of Gi, such as `10Gi`",
+    "auditStorageSize": "use a whole number of Gi, such as `10Gi`",
+    "caValidityHours": "use 8760 to 175200 hours (1 to 20 years)",
+    "tlsValidityHours": "use 720 to 17520 hours, at most half of caValidityHours",
+    "tlsEarlyRenewalHours": "use fewer hours than tlsValidityHours, such as 720",
+    "antiAffinity": "use `soft` (preferred) or `hard` (needs as many nodes as replicas)",
+    "zoneSpread": "use `soft` or `hard`",
+    "serverCpuRequest": "use millicores such as `250m`, or whole cores such as `1`",
+    "injectorCpuRequest": "use millicores such as `50m`, or whole cores such as `1`",
+    "serverMemoryRequest": "use Mi or Gi, such as `256Mi`",
+    "serverMemoryLimit": "use Mi or Gi, at least the request, such as `1Gi`",
+    "injectorMemoryRequest": "use Mi or Gi, such as `64Mi`",
+    "injectorMemoryLimit": "use Mi or Gi, at least the request, such as `128Mi`",
+    "recoveryShares": "use 1 to 10 (5 is usual)",
+    "recoveryThreshold": "use 2 to recoveryShares (3 of 5 is usual)",
+    "snapshotSchedule": "use five numeric cron fields, such as `17 */6 * * *`",
+    "snapshotRetentionDays": "use 1 to 3650 days",
+    "secretName": "use a lowercase Kubernetes name such as `api-secrets`",
+    "externalSecrets.controller": "set replicas to 2 or more",
+    "externalSecrets.webhook": "set replicas to 2 or more",
+    "externalSecrets.certController": "set replicas to 2 or more",
+    "controller.replicas": "use 2 to 5",
+    "webhook.replicas": "use 2 to 5",
+    "certController.replicas": "use 2 to 5",
+    "reloader.replicas": "use 1 to 5 (2 or more run Reloader with leader election)",
+    "cpuRequest": "use millicores such as `50m`, or whole cores such as `1`",
+    "memoryRequest": "use Mi or Gi, such as `128Mi`",
+    "memoryLimit": "use Mi or Gi, at least the request, such as `512Mi`",
+    "metricsNamespaces": "list namespace names such as `monitoring`",
+    "sealedSecrets.enabled": "use true or false",
+    "argocd.domain": "use the host name Argo CD is served at, such as `argocd.platform-dev.example.com`",
+    "argocd.replicas": "use 2 to 5",
+    "redisHaAntiAffinity": "use `soft` (preferred) or `hard` (needs 3 schedulable nodes)",
+    "controllerMemoryLimit": "use Mi or Gi, at least `512Mi`, such as `2Gi`",
+    "repoServerMemoryLimit": "use Mi or Gi, at least `256Mi`, such as `1Gi`",
+    "redisMemoryLimit": "use Mi or Gi, at least `128Mi`, such as `512Mi`",
+    "ssoIssuerUrl": "use the identity provider's https:// issuer URL, such as `https://login.example.com`",
+    "ssoClientId": "use the OIDC client ID registered for Argo CD (its secret goes in AWS Secrets Manager)",
+    "ssoName": "use letters, digits, spaces, '.', '_' or '-'",
+    "adminGroups": "list SSO group names without commas or spaces, each once",
+    "rbacGroups": "map an environment of this stack to SSO group names without commas or spaces",
+    "slackChannel": "use the channel name without `#`: lowercase letters, digits, '-' and '_'",
+    "syncWindows": "map an environment of this stack to a list of windows with kind, schedule and duration",
+    "kind": "use `allow` or `deny`",
+    "schedule": "use five numeric cron fields, such as `0 8 * * 1-5`",
+    "duration": "use a whole number of m or h, such as `2h`",
+    "timeZone": "use an IANA time zone such as `UTC` or `Europe/Paris`",
+    "repoUsername": "use the user name that goes with the repository token, such as `git`",
+    "secretRefreshInterval": "use a whole number of s, m or h, such as `1h`",
+}
+
+
+def _hint(loc: tuple[Any, ...], default: str) -> str:
+    """Most specific hint: `parent.key`, then `key`, then `parent`."""
+    names = [str(p) for p in loc if isinstance(p, str)]
+    candidates = []
+    if len(names) >= 2:
+        candidates.append(f"{names[-2]}.{names[-1]}")
+    candidates += names[-1:] + names[-2:-1]
+    return next((_FIX_HINTS[c] for c in candidates if c in _FIX_HINTS), default)
+
+
+@dataclass(frozen=True)
+class ConfigIssue:
+    """One problem in the stack file, located by its config key path."""
+
+    path: str
+    problem: str
+    fix: str
+
+    def render(self) -> str:
+        return f"{PROJECT}:{self.path}: {self.problem}. Fix: {self.fix}."
+
+
+class ConfigError(pulumi.RunError):
+    """Invalid stack config. A RunError, so Pulumi prints it without a traceback."""
+
+    def __init__(self, stack: str, issues: list[ConfigIssue]) -> None:
+        self.issues = issues
+        lines = [f"Invalid configuration for stack '{stack}' ({len(issues)} problem(s)):"]
+        lines.extend(f"  - {issue.render()}" for issue in issues)
+        super().__init__("\n".join(lines))
+
+
+def _path(loc: Iterable[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _issue_from_pydantic(error: Mapping[str, Any], prefix: tuple[Any, ...]) -> ConfigIssue:
+    loc = tuple(prefix) + tuple(p for p in error["loc"] if p != "[key]")
+    last = next((p for p in reversed(loc) if isinstance(p, str)), "")
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        if str(last).lower() in _SECRET_VALUE_KEYS:
+            return ConfigIssue(
+                _path(loc),
+                "secret values never go in a config object (it is stored in plain text)",
+                "remove it; give the secret `source: config` with a `configKey` and run "
+                "`pulumi config set --secret <configKey> <value>`",
+            )
+        return ConfigIssue(_path(loc), "is not a known setting", "remove it or correct its spelling (see docs/configuration.md)")
+    if kind == "missing":
+        return ConfigIssue(_path(loc), "is required", "add it (see docs/configuration.md)")
+    if "[key]" in error["loc"]:
+        return ConfigIssue(
+            _path(loc),
+            "is not an environment this platform knows",
+            "use one of " + ", ".join(KNOWN_ENVIRONMENTS),
+        )
+    problem = str(error["msg"]).replace("Input should be", "must be").replace("String should", "must")
+    problem = problem.replace("Dictionary should", "must").replace("List should", "must")
+    return ConfigIssue(_path(loc), problem, _hint(loc, "see docs/configuration.md"))

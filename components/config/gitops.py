@@ -1,0 +1,20 @@
+"""The GitOps repository Argo CD reads."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from components.config.types import _Model
+
+
+class GitOpsConfig(_Model):
+    """The Git repository Argo CD reads."""
+
+    repo_url: Annotated[str, Field(pattern=r"^(https://|ssh://|git@)[^\s]+$")]
+    """URL of the GitOps repository; the only source Argo CD projects allow."""
+    revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=255)]
+    """Branch, tag or commit Argo CD follows."""
+    path: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "gitops"
+    """Folder of the GitOps tree inside the repository."""
