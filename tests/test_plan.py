@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -148,3 +149,11 @@ def test_access_matrix_json_holds_every_cell_one_per_line(recording: Callable[..
     lines = text.splitlines()
     assert lines[0] == "[" and lines[-1] == "]" and len(lines) == len(cells) + 2
     assert [AccessCell(**c) for c in json.loads(text)] == cells
+
+
+def test_access_matrix_json_lines_are_what_json_dumps_writes(recording: Callable[..., Recording]) -> None:
+    resources, settings = recording("prod").resources, stack_settings("prod")
+    cells = access_cells(resources, settings)
+    lines = write_access_matrix(resources, settings)["access-matrix.json"].splitlines()[1:-1]
+    assert lines == [json.dumps(asdict(c), sort_keys=True) + ("," if i < len(cells) - 1 else "") for i, c in enumerate(cells)]
+    assert any(c.allowed for c in cells) and not all(c.allowed for c in cells)
