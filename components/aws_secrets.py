@@ -14,6 +14,10 @@ Every grant is scoped to one environment: the store's IRSA role reads
 ARNs (``kms:EncryptionContext:SecretARN``), the key policy says the same, and each
 secret's resource policy denies reads to everyone but its environment's reader and
 the administrators. The environments of one stack share the key.
+
+The access alarm pages on every GetSecretValue of these secrets but the stores' readers' and
+the routine administrators' (the deployer's refreshes): reads through a break-glass role
+(``aws.breakGlassRoleArns``, administrators still allowed by the resource policies) always page.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import PlatformConfig, SecretSpec
+from components.config import PlatformConfig, SecretSpec, iam_role_identity
 from components.irsa import IrsaRole
 from components.kms import KmsKey, key_policy
 from components.naming import (
@@ -162,13 +166,26 @@ def secret_resource_policy(reader_arn: str, admin_arns: Sequence[str]) -> dict[s
     }
 
 
-def access_alarm_pattern(ctx: AwsContext, scopes: Sequence[str], expected_role_arns: Sequence[str]) -> dict[str, Any]:
+def access_alarm_pattern(
+    ctx: AwsContext, scopes: Sequence[str], expected_role_arns: Sequence[str], break_glass_role_arns: Sequence[str] = ()
+) -> dict[str, Any]:
     """EventBridge pattern: GetSecretValue on the platform's secrets by anyone but the expected roles.
 
     IRSA callers appear as assumed-role sessions, so the role is
     ``userIdentity.sessionContext.sessionIssuer.arn``; callers that are not assumed
     roles (IAM users, root) have no session issuer and are matched by type.
+
+    Break-glass roles are taken out of the expected roles (matched by partition, account
+    and name, whatever the path), so a read through one of them always alarms.
+
+    The session issuer ARN is the role's IAM ARN, path included
+    (``arn:aws:iam::<account>:role/<path>/<name>``), unlike the assumed-role ARN in
+    ``userIdentity.arn``, which drops the path: an expected role must be listed with its
+    path exactly as IAM has it, or its reads alarm (its reads are denied anyway, since the
+    resource policies' ``aws:PrincipalArn`` carries the path too).
     """
+    always_alarm = {iam_role_identity(arn) for arn in break_glass_role_arns} - {None}
+    expected = sorted({arn for arn in expected_role_arns if iam_role_identity(arn) not in always_alarm})
     secret_ids: list[Any] = []
     for scope in sorted(scopes):
         secret_ids += [{"prefix": f"{scope}/"}, {"prefix": ctx.secret_arn_pattern(scope)[:-1]}]
@@ -180,7 +197,7 @@ def access_alarm_pattern(ctx: AwsContext, scopes: Sequence[str], expected_role_a
             "eventName": ["GetSecretValue"],
             "requestParameters": {"secretId": secret_ids},
             "$or": [
-                {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": sorted(expected_role_arns)}]}}}},
+                {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": expected}]}}}},
                 {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
             ],
         },
@@ -303,7 +320,9 @@ class AwsSecrets(pulumi.ComponentResource):
                 aws.secretsmanager.SecretVersion(resource_name, secret_id=secret.arn, secret_string=value, opts=aws_opts)
             self.secret_arns[managed.name] = secret.arn
 
-        self.alarm_topic_arn = self._access_alarm(ctx_output, scopes, admins, cluster, settings.aws.alarm_emails, aws_provider, protect)
+        self.alarm_topic_arn = self._access_alarm(
+            ctx_output, scopes, admins, settings.aws.break_glass_role_arns, cluster, settings.aws.alarm_emails, aws_provider, protect
+        )
         self.key_arn = key.arn
         self.register_outputs({"keyArn": self.key_arn, "alarmTopicArn": self.alarm_topic_arn})
 
@@ -312,12 +331,16 @@ class AwsSecrets(pulumi.ComponentResource):
         ctx_output: pulumi.Output[AwsContext],
         scopes: Sequence[str],
         admins: Sequence[str],
+        break_glass: Sequence[str],
         cluster: str,
         emails: Sequence[str],
         aws_provider: aws.Provider,
         protect: bool,
     ) -> pulumi.Output[str]:
-        """EventBridge rule on CloudTrail's GetSecretValue events to a KMS-encrypted SNS topic."""
+        """EventBridge rule on CloudTrail's GetSecretValue events to a KMS-encrypted SNS topic.
+
+        Expected readers: the stores' IRSA roles and the administrators but the break-glass ones.
+        """
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         alarm_key = KmsKey(
             "alarms",
@@ -333,11 +356,11 @@ class AwsSecrets(pulumi.ComponentResource):
         rule = aws.cloudwatch.EventRule(
             "secret-access-alarm",
             name=f"{cluster}-unexpected-secret-reads",
-            description="GetSecretValue on platform secrets by a principal other than the stores' roles and administrators",
+            description="GetSecretValue on platform secrets by a principal other than the stores' roles and non-break-glass administrators",
             # GetSecretValue is a read-only management event: only this state delivers it.
             state="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
             event_pattern=pulumi.Output.all(ctx_output, expected).apply(
-                lambda args: json.dumps(access_alarm_pattern(args[0], scopes, args[1]), sort_keys=True)
+                lambda args: json.dumps(access_alarm_pattern(args[0], scopes, args[1], break_glass), sort_keys=True)
             ),
             opts=aws_opts,
         )

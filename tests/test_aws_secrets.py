@@ -101,6 +101,21 @@ def test_alarm_pattern_matches_unexpected_sessions_and_non_role_callers() -> Non
     ]
 
 
+def test_alarm_pattern_leaves_break_glass_roles_out_of_the_expected_callers() -> None:
+    reader = "arn:aws:iam::111111111111:role/platform-dev-external-secrets-eso-staging-aws"
+    deployer = "arn:aws:iam::111111111111:role/platform-deployer"
+    break_glass = "arn:aws:iam::111111111111:role/ops/platform-break-glass"
+    pattern = access_alarm_pattern(CTX, ["staging"], [reader, deployer, break_glass], [break_glass])
+    issuer = pattern["detail"]["$or"][0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
+    assert issuer == [{"anything-but": [deployer, reader]}]
+    # The same role whatever the path it is named with (a role name is unique in its account); another account's is another role.
+    same_role = ["arn:aws:iam::111111111111:role/platform-break-glass", "arn:aws:iam::999999999999:role/platform-deployer"]
+    assert access_alarm_pattern(CTX, ["staging"], [reader, deployer, break_glass], same_role) == pattern
+    # Without break-glass roles every expected role stays expected.
+    everyone = access_alarm_pattern(CTX, ["staging"], [reader, deployer, break_glass])["detail"]["$or"][0]
+    assert everyone == {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": [break_glass, deployer, reader]}]}}}}
+
+
 # --- what the program registers ---------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -202,7 +217,9 @@ def test_alarm_rule_sees_management_events_and_publishes_to_an_encrypted_topic(r
     expected_arns = pattern["detail"]["$or"][0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"][0]["anything-but"]
     cluster = stack_config_objects(stack)["platform:cluster"]["name"]
     readers = [f"arn:aws:iam::{CTX_ACCOUNT[stack]}:role/{cluster}-external-secrets-eso-{s}-aws" for s in scopes(stack)]
-    assert sorted(expected_arns) == sorted([*readers, *stack_config_objects(stack)["platform:aws"]["adminRoleArns"]])
+    aws_cfg = stack_config_objects(stack)["platform:aws"]
+    routine_admins = [arn for arn in aws_cfg["adminRoleArns"] if arn not in aws_cfg.get("breakGlassRoleArns", [])]
+    assert sorted(expected_arns) == sorted([*readers, *routine_admins])
     topic = rec.one("aws:sns/topic:Topic", "secret-access-alarm")
     alarm_key = rec.one("aws:kms/key:Key", "alarms")
     assert topic["inputs"]["kmsMasterKeyId"].endswith(alarm_key["id"])
@@ -212,6 +229,20 @@ def test_alarm_rule_sees_management_events_and_publishes_to_an_encrypted_topic(r
     assert topic_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":rule/" + rule["inputs"]["name"])
     subscriptions = rec.by_type("aws:sns/topicSubscription:TopicSubscription")
     assert [s["inputs"]["endpoint"] for s in subscriptions] == stack_config_objects(stack)["platform:aws"]["alarmEmails"]
+
+
+def test_prod_alarm_pages_on_break_glass_reads_only_among_administrators(recording: Callable[..., Recording]) -> None:
+    """prod's break-glass role may read every secret (resource policies), but its reads are never expected by the alarm."""
+    rec = recording("prod")
+    break_glass = "arn:aws:iam::222222222222:role/platform-break-glass"
+    assert stack_config_objects("prod")["platform:aws"]["breakGlassRoleArns"] == [break_glass]
+    rule = rec.one("aws:cloudwatch/eventRule:EventRule", "secret-access-alarm")
+    issuer = json.loads(rule["inputs"]["eventPattern"])["detail"]["$or"][0]["userIdentity"]["sessionContext"]["sessionIssuer"]["arn"]
+    (expected,) = issuer
+    assert break_glass not in expected["anything-but"], rule["urn"]
+    assert "arn:aws:iam::222222222222:role/platform-deployer" in expected["anything-but"], rule["urn"]
+    for policy in aws_secrets_children(rec, POLICY_TYPE):  # still an administrator: the resource policies let it read
+        assert break_glass in json.loads(policy["inputs"]["policy"])["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"], policy["urn"]
 
 
 # --- the access matrix, evaluated from the registered documents ---------------------------

@@ -21,6 +21,10 @@ class AwsConfig(_Model):
         Field(min_length=1),
     ]
     """Roles that administer KMS keys and secrets; include the role that runs `pulumi up`."""
+    break_glass_role_arns: list[
+        Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
+    ] = []
+    """Emergency roles of `adminRoleArns` whose secret reads always alarm; never a deployer, so set `vault.deployerRoleArns` too."""
     secret_recovery_window_days: Annotated[int, Field(ge=7, le=30)] = 30
     """Days a deleted Secrets Manager secret stays recoverable (7 to 30)."""
     alarm_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []

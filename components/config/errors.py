@@ -41,6 +41,7 @@ _FIX_HINTS = {
     "charts": "pin an exact chart version such as `1.2.3`",
     "environments": "write a mapping of environment name (development, staging, production) to its settings",
     "adminRoleArns": "list IAM role ARNs such as `arn:aws:iam::<account>:role/platform-deployer`",
+    "breakGlassRoleArns": "list emergency roles of aws.adminRoleArns, such as `arn:aws:iam::<account>:role/platform-break-glass`",
     "apps": "list at least one app",
     "apiServerCidrs": "use networks such as `10.0.0.0/16` (host bits zero)",
     "secretRecoveryWindowDays": "use 7 to 30 days (prod: 30)",

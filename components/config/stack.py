@@ -105,6 +105,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
     issues.extend(_vault_issues(cfg.vault))
     issues.extend(_cluster_issues(cfg))
     issues.extend(_preview_issues(cfg))
+    issues.extend(_break_glass_issues(cfg))
     issues.extend(_argocd_issues(cfg.argocd, list(cfg.environments)))
     for chart in cfg.charts:
         if chart not in CHART_PINS:
@@ -150,6 +151,55 @@ def _preview_issues(cfg: StackConfig) -> list[ConfigIssue]:
             ))
         elif identity in admins:
             issues.append(ConfigIssue(path, "is also in aws.adminRoleArns, which read every AWS secret", own_role))
+    return issues
+
+
+def _break_glass_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """A break-glass role is an administrator, never a deployer, and leaves at least one administrator out.
+
+    Roles compare by partition, account and name (``iam_role_identity``), as for previews; an
+    entry naming an administrator under another IAM path is refused too, since the alarm matches
+    the session issuer ARN, which carries the role's path.
+    """
+    issues: list[ConfigIssue] = []
+    break_glass = cfg.aws.break_glass_role_arns
+    if not break_glass:
+        return issues
+    admins = {identity: arn for arn in cfg.aws.admin_role_arns if (identity := iam_role_identity(arn))}
+    deployers = {iam_role_identity(arn) for arn in cfg.deployer_role_arns} - {None}
+    for i, arn in enumerate(break_glass):
+        path = f"aws.breakGlassRoleArns[{i}]"
+        identity = iam_role_identity(arn)
+        if identity not in admins:
+            issues.append(ConfigIssue(
+                path,
+                "is not one of aws.adminRoleArns, so the secrets' resource policies already deny it every read",
+                "list only administrators here, or add the role to aws.adminRoleArns first",
+            ))
+        elif admins[identity] != arn:
+            issues.append(ConfigIssue(
+                path,
+                "names a role of aws.adminRoleArns under another IAM path, and the alarm matches the role's ARN with its path",
+                "copy the ARN exactly as aws.adminRoleArns (and `aws iam get-role`) spell it",
+            ))
+        elif identity in deployers:
+            issues.append(ConfigIssue(
+                path,
+                " ".join([
+                    "is also a deployer role (vault.deployerRoleArns, or aws.adminRoleArns when that is empty),",
+                    "so every `pulumi up` or refresh that reads a secret would raise the alarm",
+                ]),
+                " ".join([
+                    "set vault.deployerRoleArns to the roles that run `pulumi up`, without the break-glass role,",
+                    "or remove it from aws.breakGlassRoleArns",
+                ]),
+            ))
+    if not set(admins) - {iam_role_identity(arn) for arn in break_glass}:
+        issues.append(ConfigIssue(
+            "aws.breakGlassRoleArns",
+            "lists every role of aws.adminRoleArns, so no administrator would read secrets without raising the alarm",
+            "keep the role that runs `pulumi up` in aws.adminRoleArns and out of aws.breakGlassRoleArns",
+        ))
     return issues
 
 
