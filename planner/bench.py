@@ -8,10 +8,11 @@ registering the same number of resources:
 * the **bare floor**: bare resources with one input each (the mock runtime's cost per
   registered resource);
 * the **SDK floor**: the very resources the program registered (same types, parents
-  flattened, same number of properties, their inputs as plain values) in a flat loop,
-  with no program around them. Every provider SDK class hands the runtime all its
-  input and output properties, each becoming an Output; this is that cost, so the
-  ratio to it is what the program itself adds.
+  flattened, same number of properties, their inputs as plain values, through a
+  subclass as SDK classes are) in a flat loop, with no program around them. Every
+  provider SDK class hands the runtime all its input and output properties, each
+  becoming an Output; this is that cost, so the ratio to it is what the program
+  itself adds.
 
 A calibration row registers one real SDK resource (``aws.iam.Role``, one input) per
 bare resource: the least any program built on the provider SDKs pays per resource.
@@ -74,6 +75,14 @@ def bare_program(count: int) -> Callable[[], None]:
     return program
 
 
+class _Replayed(pulumi.CustomResource):
+    """A recorded resource registered again. A subclass, as every SDK class is: the SDK records the
+    constructor's stack (source positions) only for resources built through a subclass."""
+
+    def __init__(self, type_token: str, name: str, props: dict[str, Any]) -> None:
+        super().__init__(type_token, name, props)
+
+
 def sdk_floor_program(recording: Recording) -> Callable[[], None]:
     """The recorded resources again, flat and without the program: what their SDK classes cost the runtime."""
     counts = recording.property_counts
@@ -87,7 +96,7 @@ def sdk_floor_program(recording: Recording) -> Callable[[], None]:
             props: dict[str, Any] = dict(r["inputs"])
             # The SDK class also handed its output-only properties (unset) to the runtime.
             props.update({f"out{j}": None for j in range(len(props), counts[r["urn"]])})
-            pulumi.CustomResource(r["type"], name, props)
+            _Replayed(r["type"], name, props)
 
     return program
 
