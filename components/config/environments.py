@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -68,34 +69,29 @@ class EnvironmentConfig(_Model):
     """The environment's applications."""
 
 
+# What must be unique per app within an environment: (config key, the app's value, why, fix).
+_UNIQUE_PER_APP: tuple[tuple[str, Callable[[AppConfig], str], str, str], ...] = (
+    ("name", lambda app: app.name, "duplicates apps[{i}]", "give every app of an environment its own name"),
+    ("serviceAccount", lambda app: app.service_account_name,
+     "is also the service account of apps[{i}], so each app could read the other's secrets",
+     "give every app of an environment its own service account"),
+    ("secretName", lambda app: app.target_secret_name,
+     "names the same Secret as apps[{i}], so two ExternalSecrets would fight over it",
+     "give every app of an environment its own secretName (default `<app>-secrets`)"),
+)
+
+
 def _environment_issues(env_path: str, env: EnvironmentConfig) -> list[ConfigIssue]:
     """Within one environment: every app has its own name, service account and target Secret."""
     issues: list[ConfigIssue] = []
-    seen_apps: dict[str, int] = {}
-    seen_accounts: dict[str, int] = {}
-    seen_targets: dict[str, int] = {}
+    seen: dict[str, dict[str, int]] = {key: {} for key, *_ in _UNIQUE_PER_APP}
     for i, app in enumerate(env.apps):
         app_path = f"{env_path}.apps[{i}]"
-        if app.name in seen_apps:
-            issues.append(ConfigIssue(f"{app_path}.name", f"duplicates apps[{seen_apps[app.name]}]",
-                                      "give every app of an environment its own name"))
-        seen_apps.setdefault(app.name, i)
-        account = app.service_account_name
-        if account in seen_accounts:
-            issues.append(ConfigIssue(
-                f"{app_path}.serviceAccount",
-                f"is also the service account of apps[{seen_accounts[account]}], so each app could read the other's secrets",
-                "give every app of an environment its own service account",
-            ))
-        seen_accounts.setdefault(account, i)
-        target = app.target_secret_name
-        if target in seen_targets:
-            issues.append(ConfigIssue(
-                f"{app_path}.secretName",
-                f"names the same Secret as apps[{seen_targets[target]}], so two ExternalSecrets would fight over it",
-                "give every app of an environment its own secretName (default `<app>-secrets`)",
-            ))
-        seen_targets.setdefault(target, i)
+        for key, value_of, problem, fix in _UNIQUE_PER_APP:
+            value = value_of(app)
+            if value in seen[key]:
+                issues.append(ConfigIssue(f"{app_path}.{key}", problem.format(i=seen[key][value]), fix))
+            seen[key].setdefault(value, i)
         issues.extend(_app_issues(app_path, app))
     return issues
 
