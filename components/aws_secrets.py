@@ -18,6 +18,8 @@ the administrators. The environments of one stack share the key.
 The access alarm pages on every GetSecretValue of these secrets but the stores' readers' and
 the routine administrators' (the deployer's refreshes): reads through a break-glass role
 (``aws.breakGlassRoleArns``, administrators still allowed by the resource policies) always page.
+A second rule on the same topic pages on every GetSecretValue of Vault's recovery secret
+(VaultCluster's), whoever reads it: nobody does in normal operation, reading it is the break-glass.
 """
 
 from __future__ import annotations
@@ -44,6 +46,9 @@ from components.naming import (
 from components.secret_values import managed_value
 
 READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+SECRET_ARN_SUFFIX_LENGTH = 6  # Secrets Manager ends a secret's ARN with "-" and six random characters
+# GetSecretValue is a read-only management event: only this rule state delivers it.
+CLOUDTRAIL_RULE_STATE = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
 
 
 @dataclass(frozen=True)
@@ -166,6 +171,23 @@ def secret_resource_policy(reader_arn: str, admin_arns: Sequence[str]) -> dict[s
     }
 
 
+def _secret_reads_pattern(secret_ids: list[Any], callers: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """EventBridge pattern: CloudTrail's GetSecretValue events on ``secret_ids``, by ``callers`` (one of) or by anyone.
+
+    ``requestParameters.secretId`` is what the caller passed: a name or an ARN, complete or
+    partial (without the ``-`` and six random characters), so each secret needs its name and
+    its ARN matched.
+    """
+    detail: dict[str, Any] = {
+        "eventSource": ["secretsmanager.amazonaws.com"],
+        "eventName": ["GetSecretValue"],
+        "requestParameters": {"secretId": secret_ids},
+    }
+    if callers is not None:
+        detail["$or"] = callers
+    return {"source": ["aws.secretsmanager"], "detail-type": ["AWS API Call via CloudTrail"], "detail": detail}
+
+
 def access_alarm_pattern(
     ctx: AwsContext, scopes: Sequence[str], expected_role_arns: Sequence[str], break_glass_role_arns: Sequence[str] = ()
 ) -> dict[str, Any]:
@@ -189,19 +211,25 @@ def access_alarm_pattern(
     secret_ids: list[Any] = []
     for scope in sorted(scopes):
         secret_ids += [{"prefix": f"{scope}/"}, {"prefix": ctx.secret_arn_pattern(scope)[:-1]}]
-    return {
-        "source": ["aws.secretsmanager"],
-        "detail-type": ["AWS API Call via CloudTrail"],
-        "detail": {
-            "eventSource": ["secretsmanager.amazonaws.com"],
-            "eventName": ["GetSecretValue"],
-            "requestParameters": {"secretId": secret_ids},
-            "$or": [
-                {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": expected}]}}}},
-                {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
-            ],
-        },
-    }
+    return _secret_reads_pattern(
+        secret_ids,
+        [
+            {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": expected}]}}}},
+            {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
+        ],
+    )
+
+
+def recovery_read_pattern(secret_name: str, secret_arn: str) -> dict[str, Any]:
+    """EventBridge pattern: GetSecretValue on Vault's recovery secret by anyone, administrators and deployers included.
+
+    The exact name, and the ARN as a prefix: the complete ARN ends in ``-`` and six random
+    characters, a partial ARN stops before them, and Secrets Manager accepts both.
+    """
+    partial_arn, _, suffix = secret_arn.rpartition("-")
+    if not partial_arn.endswith(f":secret:{secret_name}") or len(suffix) != SECRET_ARN_SUFFIX_LENGTH:
+        raise ValueError(f"{secret_arn!r} is not the ARN of the secret {secret_name!r} (<...>:secret:<name>-<6 characters>)")
+    return _secret_reads_pattern([secret_name, {"prefix": partial_arn}])
 
 
 def alarm_key_statements(ctx: AwsContext) -> list[dict[str, Any]]:
@@ -218,21 +246,30 @@ def alarm_key_statements(ctx: AwsContext) -> list[dict[str, Any]]:
     ]
 
 
-def topic_policy(topic_arn: str, rule_arn: str) -> dict[str, Any]:
-    """Only the alarm rule may publish to the topic."""
+def topic_policy(topic_arn: str, rule_arns: Sequence[str]) -> dict[str, Any]:
+    """Only the alarm rules may publish to the topic."""
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "AlarmRulePublishes",
+                "Sid": "AlarmRulesPublish",
                 "Effect": "Allow",
                 "Principal": {"Service": "events.amazonaws.com"},
                 "Action": "sns:Publish",
                 "Resource": topic_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": rule_arn}},
+                "Condition": {"ArnEquals": {"aws:SourceArn": sorted(rule_arns)}},
             }
         ],
     }
+
+
+@dataclass(frozen=True)
+class AlarmRule:
+    """One EventBridge rule of the access alarm: its AWS name, description and event pattern."""
+
+    name: str
+    description: str
+    pattern: pulumi.Output[dict[str, Any]]
 
 
 def _reader_policy_for(scope: str) -> Callable[[list[Any]], dict[str, Any]]:
@@ -240,7 +277,12 @@ def _reader_policy_for(scope: str) -> Callable[[list[Any]], dict[str, Any]]:
 
 
 class AwsSecrets(pulumi.ComponentResource):
-    """Secrets Manager secrets per environment and app, the stores' IRSA roles, and the access alarm."""
+    """Secrets Manager secrets per environment and app, the stores' IRSA roles, and the access alarm.
+
+    ``recovery_secret_name`` and ``recovery_secret_arn`` name Vault's recovery secret
+    (VaultCluster's ``recovery_secret_name`` and ``recovery_secret_arn``): the alarm pages on
+    every read of it, whoever the caller.
+    """
 
     reader_roles: dict[str, IrsaRole]
     secret_arns: dict[str, pulumi.Output[str]]
@@ -253,6 +295,8 @@ class AwsSecrets(pulumi.ComponentResource):
         *,
         config: PlatformConfig,
         aws_provider: aws.Provider,
+        recovery_secret_name: str,
+        recovery_secret_arn: pulumi.Input[str],
         protect: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -320,8 +364,31 @@ class AwsSecrets(pulumi.ComponentResource):
                 aws.secretsmanager.SecretVersion(resource_name, secret_id=secret.arn, secret_string=value, opts=aws_opts)
             self.secret_arns[managed.name] = secret.arn
 
+        expected = pulumi.Output.all(*[r.arn for r in self.reader_roles.values()]).apply(lambda arns: [*arns, *admins])
+        break_glass = settings.aws.break_glass_role_arns
         self.alarm_topic_arn = self._access_alarm(
-            ctx_output, scopes, admins, settings.aws.break_glass_role_arns, cluster, settings.aws.alarm_emails, aws_provider, protect
+            ctx_output,
+            cluster,
+            {
+                "secret-access-alarm": AlarmRule(
+                    name=f"{cluster}-unexpected-secret-reads",
+                    description="GetSecretValue on platform secrets by a principal other than the stores' roles and non-break-glass administrators",
+                    pattern=pulumi.Output.all(ctx_output, expected).apply(
+                        lambda args: access_alarm_pattern(args[0], scopes, args[1], break_glass)
+                    ),
+                ),
+                "vault-recovery-reads": AlarmRule(
+                    name=f"{cluster}-vault-recovery-reads",
+                    description="GetSecretValue on Vault's recovery secret by any principal: it is read only to break glass",
+                    pattern=pulumi.Output.from_input(recovery_secret_arn).apply(
+                        lambda arn: recovery_read_pattern(recovery_secret_name, arn)
+                    ),
+                ),
+            },
+            admins,
+            settings.aws.alarm_emails,
+            aws_provider,
+            protect,
         )
         self.key_arn = key.arn
         self.register_outputs({"keyArn": self.key_arn, "alarmTopicArn": self.alarm_topic_arn})
@@ -329,18 +396,14 @@ class AwsSecrets(pulumi.ComponentResource):
     def _access_alarm(
         self,
         ctx_output: pulumi.Output[AwsContext],
-        scopes: Sequence[str],
-        admins: Sequence[str],
-        break_glass: Sequence[str],
         cluster: str,
+        rules: Mapping[str, AlarmRule],
+        admins: Sequence[str],
         emails: Sequence[str],
         aws_provider: aws.Provider,
         protect: bool,
     ) -> pulumi.Output[str]:
-        """EventBridge rule on CloudTrail's GetSecretValue events to a KMS-encrypted SNS topic.
-
-        Expected readers: the stores' IRSA roles and the administrators but the break-glass ones.
-        """
+        """EventBridge rules (by resource name) on CloudTrail's GetSecretValue events to one KMS-encrypted SNS topic."""
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         alarm_key = KmsKey(
             "alarms",
@@ -352,25 +415,27 @@ class AwsSecrets(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         topic = aws.sns.Topic("secret-access-alarm", name=f"{cluster}-secret-access-alarm", kms_master_key_id=alarm_key.arn, opts=aws_opts)
-        expected = pulumi.Output.all(*[r.arn for r in self.reader_roles.values()]).apply(lambda arns: [*arns, *admins])
-        rule = aws.cloudwatch.EventRule(
-            "secret-access-alarm",
-            name=f"{cluster}-unexpected-secret-reads",
-            description="GetSecretValue on platform secrets by a principal other than the stores' roles and non-break-glass administrators",
-            # GetSecretValue is a read-only management event: only this state delivers it.
-            state="ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS",
-            event_pattern=pulumi.Output.all(ctx_output, expected).apply(
-                lambda args: json.dumps(access_alarm_pattern(args[0], scopes, args[1], break_glass), sort_keys=True)
-            ),
-            opts=aws_opts,
-        )
+        rule_resources = {
+            resource_name: aws.cloudwatch.EventRule(
+                resource_name,
+                name=rule.name,
+                description=rule.description,
+                state=CLOUDTRAIL_RULE_STATE,
+                event_pattern=rule.pattern.apply(lambda pattern: json.dumps(pattern, sort_keys=True)),
+                opts=aws_opts,
+            )
+            for resource_name, rule in rules.items()
+        }
         aws.sns.TopicPolicy(
             "secret-access-alarm",
             arn=topic.arn,
-            policy=pulumi.Output.all(topic.arn, rule.arn).apply(lambda a: json.dumps(topic_policy(a[0], a[1]), sort_keys=True)),
+            policy=pulumi.Output.all(topic.arn, *[r.arn for r in rule_resources.values()]).apply(
+                lambda a: json.dumps(topic_policy(a[0], a[1:]), sort_keys=True)
+            ),
             opts=aws_opts,
         )
-        aws.cloudwatch.EventTarget("secret-access-alarm", rule=rule.name, arn=topic.arn, opts=aws_opts)
+        for resource_name, rule_resource in rule_resources.items():
+            aws.cloudwatch.EventTarget(resource_name, rule=rule_resource.name, arn=topic.arn, opts=aws_opts)
         for i, email in enumerate(emails):
             aws.sns.TopicSubscription(f"secret-access-alarm-{i}", topic=topic.arn, protocol="email", endpoint=email, opts=aws_opts)
         return topic.arn

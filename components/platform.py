@@ -1,8 +1,8 @@
 """The whole platform, wired in dependency order.
 
-Namespaces -> AWS secrets and IRSA -> VaultCluster -> VaultConfig (phase 2)
--> ExternalSecrets -> ArgoCD. Each later stage lands with its own issue; this
-component only passes typed settings and providers down.
+Namespaces -> VaultCluster -> VaultConfig (phase 2) -> AWS secrets and IRSA (whose
+alarm watches VaultCluster's recovery secret) -> ExternalSecrets -> ArgoCD. Each later
+stage lands with its own issue; this component only passes typed settings and providers down.
 """
 
 from __future__ import annotations
@@ -81,6 +81,9 @@ class Platform(pulumi.ComponentResource):
             "aws-secrets",
             config=config,
             aws_provider=self.aws_provider,
+            # The alarm pages on every read of Vault's recovery secret.
+            recovery_secret_name=self.vault.recovery_secret_name,
+            recovery_secret_arn=self.vault.recovery_secret_arn,
             protect=settings.protect_stateful,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -11,8 +11,10 @@ from components.aws_secrets import (
     AwsContext,
     access_alarm_pattern,
     reader_policy,
+    recovery_read_pattern,
     secret_resource_policy,
     secrets_key_statements,
+    topic_policy,
 )
 from planner.access_matrix import write_access_matrix
 from planner.iam_access import aws_access_matrix
@@ -25,6 +27,11 @@ SECRET_TYPE = "aws:secretsmanager/secret:Secret"
 VERSION_TYPE = "aws:secretsmanager/secretVersion:SecretVersion"
 POLICY_TYPE = "aws:secretsmanager/secretPolicy:SecretPolicy"
 ROLE_TYPE = "aws:iam/role:Role"
+RULE_TYPE = "aws:cloudwatch/eventRule:EventRule"
+TARGET_TYPE = "aws:cloudwatch/eventTarget:EventTarget"
+TOPIC_POLICY_TYPE = "aws:sns/topicPolicy:TopicPolicy"
+RECOVERY_NAME = "vault/platform-dev/recovery"
+RECOVERY_ARN = "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-AbC123"
 PLATFORM_SECRETS = ["platform/argocd/notifications-token", "platform/argocd/repo-credential", "platform/argocd/sso-client-secret"]
 
 
@@ -114,6 +121,46 @@ def test_alarm_pattern_leaves_break_glass_roles_out_of_the_expected_callers() ->
     # Without break-glass roles every expected role stays expected.
     everyone = access_alarm_pattern(CTX, ["staging"], [reader, deployer, break_glass])["detail"]["$or"][0]
     assert everyone == {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": [break_glass, deployer, reader]}]}}}}
+
+
+def test_recovery_read_pattern_matches_every_read_of_the_secret_by_name_or_arn_whoever_reads() -> None:
+    assert recovery_read_pattern(RECOVERY_NAME, RECOVERY_ARN) == {
+        "source": ["aws.secretsmanager"],
+        "detail-type": ["AWS API Call via CloudTrail"],
+        "detail": {
+            "eventSource": ["secretsmanager.amazonaws.com"],
+            "eventName": ["GetSecretValue"],
+            # The exact name; the complete ARN (with "-AbC123") and the partial one (without) by prefix.
+            "requestParameters": {"secretId": [
+                "vault/platform-dev/recovery",
+                {"prefix": "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery"},
+            ]},
+            # No userIdentity: administrators, the deployer and break-glass roles all page.
+        },
+    }
+
+
+@pytest.mark.parametrize("arn", [
+    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-prod/recovery-AbC123",  # another secret
+    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:x/vault/platform-dev/recovery-AbC123",  # another name ending alike
+    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery",  # partial: no random suffix
+    "arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-AbC12",
+])
+def test_recovery_read_pattern_refuses_an_arn_that_is_not_the_secrets(arn: str) -> None:
+    with pytest.raises(ValueError, match=r"is not the ARN of the secret 'vault/platform-dev/recovery' \(<\.\.\.>:secret:<name>-<6 characters>\)"):
+        recovery_read_pattern(RECOVERY_NAME, arn)
+
+
+def test_topic_policy_lets_exactly_the_alarm_rules_publish() -> None:
+    rules = ["arn:aws:events:eu-west-1:111111111111:rule/b", "arn:aws:events:eu-west-1:111111111111:rule/a"]
+    assert topic_policy("arn:aws:sns:eu-west-1:111111111111:t", rules) == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AlarmRulesPublish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+            "Resource": "arn:aws:sns:eu-west-1:111111111111:t",
+            "Condition": {"ArnEquals": {"aws:SourceArn": sorted(rules)}},
+        }],
+    }
 
 
 # --- what the program registers ---------------------------------------------------
@@ -225,10 +272,81 @@ def test_alarm_rule_sees_management_events_and_publishes_to_an_encrypted_topic(r
     assert topic["inputs"]["kmsMasterKeyId"].endswith(alarm_key["id"])
     key_statements = json.loads(alarm_key["inputs"]["policy"])["Statement"]
     assert {"Service": "events.amazonaws.com"} in [s["Principal"] for s in key_statements]
-    topic_policy = json.loads(rec.one("aws:sns/topicPolicy:TopicPolicy", "secret-access-alarm")["inputs"]["policy"])
-    assert topic_policy["Statement"][0]["Condition"]["ArnEquals"]["aws:SourceArn"].endswith(":rule/" + rule["inputs"]["name"])
     subscriptions = rec.by_type("aws:sns/topicSubscription:TopicSubscription")
     assert [s["inputs"]["endpoint"] for s in subscriptions] == stack_config_objects(stack)["platform:aws"]["alarmEmails"]
+
+
+def expected_alarm_rules(stack: str) -> dict[str, dict]:
+    """Resource name -> the EventBridge rule's inputs, its pattern parsed, straight from the stack file."""
+    objects = stack_config_objects(stack)
+    aws_cfg, cluster = objects["platform:aws"], objects["platform:cluster"]["name"]
+    secret_arn = f"arn:aws:secretsmanager:{aws_cfg['region']}:{aws_cfg['accountId']}:secret:"
+    readers = [f"arn:aws:iam::{aws_cfg['accountId']}:role/{cluster}-external-secrets-eso-{s}-aws" for s in scopes(stack)]
+    routine_admins = [arn for arn in aws_cfg["adminRoleArns"] if arn not in aws_cfg.get("breakGlassRoleArns", [])]
+    get_secret_value = {"eventSource": ["secretsmanager.amazonaws.com"], "eventName": ["GetSecretValue"]}
+    cloudtrail = {"source": ["aws.secretsmanager"], "detail-type": ["AWS API Call via CloudTrail"]}
+    state = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
+    return {
+        "secret-access-alarm": {
+            "name": f"{cluster}-unexpected-secret-reads",
+            "description": "GetSecretValue on platform secrets by a principal other than the stores' roles and non-break-glass administrators",
+            "state": state,
+            "eventPattern": {**cloudtrail, "detail": {
+                **get_secret_value,
+                "requestParameters": {"secretId": [
+                    prefix for s in sorted(scopes(stack)) for prefix in ({"prefix": f"{s}/"}, {"prefix": f"{secret_arn}{s}/"})
+                ]},
+                "$or": [
+                    {"userIdentity": {"sessionContext": {"sessionIssuer": {"arn": [{"anything-but": sorted([*readers, *routine_admins])}]}}}},
+                    {"userIdentity": {"type": [{"anything-but": "AssumedRole"}]}},
+                ],
+            }},
+        },
+        "vault-recovery-reads": {
+            "name": f"{cluster}-vault-recovery-reads",
+            "description": "GetSecretValue on Vault's recovery secret by any principal: it is read only to break glass",
+            "state": state,
+            "eventPattern": {**cloudtrail, "detail": {
+                **get_secret_value,
+                "requestParameters": {"secretId": [f"vault/{cluster}/recovery", {"prefix": f"{secret_arn}vault/{cluster}/recovery"}]},
+            }},
+        },
+    }
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_alarm_rules_exact_inputs_on_one_topic_that_only_they_publish_to(recording: Callable[..., Recording], stack: str) -> None:
+    rec = recording(stack)
+    expected = expected_alarm_rules(stack)
+    rules = {r["name"]: r for r in aws_secrets_children(rec, RULE_TYPE)}
+    assert set(rules) == set(expected)
+    for name, rule in rules.items():  # the platform secrets' rule as before; the recovery secret's, whoever reads
+        assert {**rule["inputs"], "eventPattern": json.loads(rule["inputs"]["eventPattern"])} == expected[name], rule["urn"]
+
+    # The recovery rule watches VaultCluster's secret, learned from it (a dependency), not looked up.
+    recovery = rec.one(SECRET_TYPE, "vault-recovery")
+    assert "$platform:vault:VaultCluster$" in recovery["urn"]
+    (name_id, arn_id) = expected["vault-recovery-reads"]["eventPattern"]["detail"]["requestParameters"]["secretId"]
+    assert recovery["inputs"]["name"] == name_id and recovery["id"].startswith(arn_id["prefix"] + "-"), recovery["urn"]
+    assert recovery["urn"] in rules["vault-recovery-reads"]["dependencies"]
+
+    aws_cfg, cluster = stack_config_objects(stack)["platform:aws"], stack_config_objects(stack)["platform:cluster"]["name"]
+    (topic,) = rec.by_type("aws:sns/topic:Topic")
+    topic_arn = f"arn:aws:sns:{aws_cfg['region']}:{aws_cfg['accountId']}:{cluster}-secret-access-alarm"
+    assert topic["inputs"]["name"] == topic_arn.rsplit(":", 1)[1]
+    targets = {t["name"]: t["inputs"] for t in aws_secrets_children(rec, TARGET_TYPE)}
+    assert targets == {name: {"rule": rule["name"], "arn": topic_arn} for name, rule in expected.items()}
+    (policy,) = rec.by_type(TOPIC_POLICY_TYPE)
+    assert policy["inputs"]["arn"] == topic_arn
+    rule_arns = sorted(f"arn:aws:events:{aws_cfg['region']}:{aws_cfg['accountId']}:rule/{rule['name']}" for rule in expected.values())
+    assert json.loads(policy["inputs"]["policy"]) == {
+        "Version": "2012-10-17",
+        "Statement": [{
+            "Sid": "AlarmRulesPublish", "Effect": "Allow", "Principal": {"Service": "events.amazonaws.com"}, "Action": "sns:Publish",
+            "Resource": topic_arn, "Condition": {"ArnEquals": {"aws:SourceArn": rule_arns}},
+        }],
+    }, policy["urn"]
+    assert len(rec.by_type("aws:sns/topicSubscription:TopicSubscription")) == len(aws_cfg["alarmEmails"])  # not one set per rule
 
 
 def test_prod_alarm_pages_on_break_glass_reads_only_among_administrators(recording: Callable[..., Recording]) -> None:

@@ -94,13 +94,15 @@ def test_component_attributes_name_what_later_components_use() -> None:
             "internal_address", "active_address", "api_endpoint", "snapshot_bucket_name", "deployer_auth_role", "preview_auth_role",
             "preview_role_arns", "aws_auth_mount",
             "deployer_policy", "iam_server_id_header", "kubernetes_auth_path", "snapshot_auth_role", "snapshot_policy",
-            "snapshot_service_account", "snapshot_token_audience", "audit_dir", "ca_config_map", "vault_namespace")})
+            "snapshot_service_account", "snapshot_token_audience", "audit_dir", "ca_config_map", "vault_namespace",
+            "recovery_secret_name")})
         seen["sts_region"] = vault.sts_region
         outputs = ("sts_endpoint", "ca_cert_pem", "unseal_key_arn", "snapshot_key_arn", "recovery_key_arn", "recovery_secret_arn", "server_role_arn")
         for attr in outputs:
             getattr(vault, attr).apply(lambda v, a=attr: seen.__setitem__(a, v))
 
     run_program(read_stack(ROOT, "dev"), program=probe)
+    recovery_path = "vault/platform-dev/recovery"
     assert {k: v for k, v in seen.items() if isinstance(v, str) and not v.startswith(("arn:", "mock-"))} == {
         "internal_address": "https://vault.vault.svc:8200",
         "active_address": "https://vault-active.vault.svc:8200",
@@ -119,12 +121,13 @@ def test_component_attributes_name_what_later_components_use() -> None:
         "audit_dir": "/vault/audit",
         "ca_config_map": "vault-ca",
         "vault_namespace": "vault",
+        "recovery_secret_name": recovery_path,
         "sts_region": "eu-west-1",
         "sts_endpoint": "https://sts.eu-west-1.amazonaws.com",
     }
     assert seen["preview_role_arns"] == ["arn:aws:iam::111111111111:role/platform-preview"]
     assert seen["ca_cert_pem"] == "mock-certificate-pem-vault-ca"
-    assert seen["recovery_secret_arn"].startswith("arn:aws:secretsmanager:eu-west-1:111111111111:secret:vault/platform-dev/recovery-")
+    assert seen["recovery_secret_arn"].startswith(f"arn:aws:secretsmanager:eu-west-1:111111111111:secret:{recovery_path}-")
     assert seen["server_role_arn"] == "arn:aws:iam::111111111111:role/platform-dev-vault-vault"
     assert all(seen[k].startswith("arn:aws:kms:eu-west-1:111111111111:key/") for k in ("unseal_key_arn", "snapshot_key_arn", "recovery_key_arn"))
 

@@ -18,6 +18,11 @@ ROOT = Path(__file__).resolve().parent.parent
 WORKFLOWS = ROOT / ".github" / "workflows"
 CHECKS, PULL_REQUEST, DEPLOY = "checks.yml", "pull-request.yml", "deploy.yml"
 STACKS = sorted(p.name.split(".")[1] for p in ROOT.glob("Pulumi.*.yaml"))
+# GitHub environments (docs/ci.md): each stack's preview runs in `preview-<stack>`, whose rules
+# (required reviewers) gate it; the deploy jobs run in `dev` and `production`.
+PREVIEW_ENVIRONMENT = "preview-${{ matrix.stack }}"
+DEPLOY_ENVIRONMENTS = {"up-dev": "dev", "up-prod": "production"}
+SECRET_REF = re.compile(r"\bsecrets\.([A-Za-z_][A-Za-z0-9_]*)|\bsecrets\[")
 
 # Every action the workflows use, pinned by the full commit SHA of a release tag (read from the
 # actions' public repositories); the `# vX.Y.Z` comment after the SHA must name that tag.
@@ -251,12 +256,32 @@ def test_preview_assumes_the_read_only_role_by_oidc_before_pulumi() -> None:
     preview = load(PULL_REQUEST)["jobs"]["preview"]
     creds = steps_using(preview, "aws-actions/configure-aws-credentials")
     assert len(creds) == 1
-    role = creds[0]["with"]["role-to-assume"]
-    assert role.startswith("${{ vars[") or role.startswith("${{ vars."), "the preview role ARN comes from a repository variable"
-    variables = {entry["preview-role-variable"] for entry in preview["strategy"]["matrix"]["include"]}
-    assert variables == {"PULUMI_PREVIEW_ROLE_ARN_DEV", "PULUMI_PREVIEW_ROLE_ARN_PROD"}
-    assert not any("DEPLOY" in v for v in variables), "previews never use the deployer role"
+    # The preview environment's own variable: preview-dev and preview-prod each name their account's
+    # preview role, as dev and production name their deployer (never the deployer's variable).
+    assert creds[0]["with"]["role-to-assume"] == "${{ vars.PULUMI_PREVIEW_ROLE_ARN }}"
+    assert "DEPLOY" not in creds[0]["with"]["role-to-assume"], "previews never use the deployer role"
     assert steps(preview).index(creds[0]) < steps(preview).index(pulumi_step(preview, "preview"))
+
+
+def test_each_stack_previews_in_its_own_preview_environment() -> None:
+    """The environment's protection rules gate the job before it starts, so before it gets the OIDC
+    token (`sub` = `repo:<org>/<repo>:environment:preview-<stack>`, the only subject that stack's
+    preview role trusts) and the environment's PULUMI_ACCESS_TOKEN (docs/ci.md)."""
+    preview = load(PULL_REQUEST)["jobs"]["preview"]
+    assert preview.get("environment") == PREVIEW_ENVIRONMENT, "each stack previews in its own environment, preview-<stack>"
+    matrix = preview["strategy"]["matrix"]
+    assert set(matrix) == {"stack"}, "the stack alone picks the environment, hence the role and the token"
+    environments = {PREVIEW_ENVIRONMENT.replace("${{ matrix.stack }}", stack) for stack in matrix["stack"]}
+    assert environments == {"preview-dev", "preview-prod"}
+    assert not environments & set(DEPLOY_ENVIRONMENTS.values()), "a preview never runs in a deploy environment"
+
+
+def test_pull_request_concurrency_is_per_pull_request_and_cancels() -> None:
+    workflow = load(PULL_REQUEST)
+    assert workflow["concurrency"] == {
+        "group": "pull-request-${{ github.event.pull_request.number }}",
+        "cancel-in-progress": True,
+    }
 
 
 def test_fork_pull_requests_skip_the_preview() -> None:
@@ -291,14 +316,18 @@ def test_prod_waits_for_dev_and_for_approval_in_the_production_environment() -> 
     jobs = load(DEPLOY)["jobs"]
     job = jobs["up-prod"]
     assert job["needs"] in ("up-dev", ["up-dev"])
-    env = job["environment"]
-    assert (env if isinstance(env, str) else env["name"]) == "production"
+    assert job["environment"] == "production"
     step = pulumi_step(job, "up")
     assert step["with"]["stack-name"].endswith("/prod")
     assert step["with"]["policyPacks"] == "policies"
     assert job["permissions"] == {"contents": "read", "id-token": "write"}
     ups = [j for j in jobs.values() if any((s.get("with") or {}).get("command") == "up" for s in steps(j))]
     assert len(ups) == 2, "exactly two jobs run pulumi up: dev, then prod"
+
+
+def test_the_deploy_jobs_keep_their_environments() -> None:
+    jobs = load(DEPLOY)["jobs"]
+    assert {job_id: job["environment"] for job_id, job in jobs.items() if "environment" in job} == DEPLOY_ENVIRONMENTS
 
 
 def test_deployers_come_from_environment_variables_not_the_preview_roles() -> None:
@@ -335,6 +364,48 @@ def test_jobs_that_assume_roles_have_oidc_and_the_rest_do_not() -> None:
             assumes = bool(steps_using(job, "aws-actions/configure-aws-credentials"))
             perms = job.get("permissions", top) or {}
             assert (perms.get("id-token") == "write") == assumes, f"{path.name} {job_id}: id-token: write iff it assumes a role"
+
+
+def test_secrets_reach_only_jobs_in_an_environment() -> None:
+    """PULUMI_ACCESS_TOKEN decrypts state (docs/ci.md): it is an environment secret of preview-dev,
+    preview-prod, dev and production only, and only jobs naming one of those read it. A job without
+    an environment, or a workflow-level `env:`, reading a secret would need a repository secret,
+    which a pull request could reach by dropping `environment:` from its copy of the workflow."""
+    readers = {}
+    for path in workflow_files():
+        workflow = yaml.safe_load(path.read_text())
+        assert not SECRET_REF.search(yaml.safe_dump(workflow.get("env") or {})), f"{path.name}: workflow-level env reads a secret"
+        for job_id, job in workflow["jobs"].items():
+            if "uses" in job:
+                assert "secrets" not in job, f"{path.name} {job_id}: a reusable workflow gets no secrets (no `secrets: inherit`)"
+            names = {m[1] or "secrets[...]" for m in SECRET_REF.finditer(yaml.safe_dump(job))}
+            if names:
+                assert names == {"PULUMI_ACCESS_TOKEN"}, f"{path.name} {job_id}: secrets other than the Pulumi token: {names}"
+                assert job.get("environment"), f"{path.name} {job_id} reads {names} outside an environment"
+                readers[(path.name, job_id)] = job["environment"]
+    assert readers == {
+        (PULL_REQUEST, "preview"): PREVIEW_ENVIRONMENT,
+        (DEPLOY, "up-dev"): "dev",
+        (DEPLOY, "up-prod"): "production",
+    }
+    assert not SECRET_REF.search(yaml.safe_dump(load(CHECKS))), "the checks run without secrets"
+
+
+def test_the_docs_trust_policies_pin_the_environments() -> None:
+    """docs/ci.md's trust-policy table: every role trusts exactly one environment's subject, the
+    preview roles their stack's preview environment, no longer `:pull_request`."""
+    docs = (ROOT / "docs" / "ci.md").read_text()
+    table = docs.split("| role | `sub` it trusts |", 1)[1].split("\n\n", 1)[0]
+    subjects = re.findall(r"`(repo:<org>/<repo>:[^`]+)`", table)
+    assert subjects == [
+        "repo:<org>/<repo>:environment:preview-dev",
+        "repo:<org>/<repo>:environment:preview-prod",
+        "repo:<org>/<repo>:environment:dev",
+        "repo:<org>/<repo>:environment:production",
+    ]
+    for environment in ("preview-dev", "preview-prod", "dev", "production"):
+        assert f"| environment `{environment}` | secret `PULUMI_ACCESS_TOKEN`" in docs, f"docs/ci.md settings: {environment}"
+    assert "| secret | `PULUMI_ACCESS_TOKEN`" not in docs, "the Pulumi token is not a repository secret"
 
 
 def test_checkouts_do_not_keep_the_token() -> None:

@@ -51,6 +51,7 @@ class VaultCluster(pulumi.ComponentResource):
     unseal_key_arn: pulumi.Output[str]
     snapshot_key_arn: pulumi.Output[str]
     recovery_key_arn: pulumi.Output[str]
+    recovery_secret_name: str
     recovery_secret_arn: pulumi.Output[str]
     snapshot_bucket_name: str
     server_role_arn: pulumi.Output[str]
@@ -160,6 +161,7 @@ class VaultCluster(pulumi.ComponentResource):
             policy=bootstrap_role.arn.apply(lambda arn: _json(iam.recovery_secret_policy(arn, admins))),
             opts=aws_opts,
         )
+        self.recovery_secret_name = recovery_name
         self.recovery_secret_arn = recovery_secret.arn
 
         # --- Snapshot bucket ---------------------------------------------------------------------
@@ -363,6 +365,7 @@ class VaultCluster(pulumi.ComponentResource):
             "unsealKeyArn": self.unseal_key_arn,
             "snapshotKeyArn": self.snapshot_key_arn,
             "recoveryKeyArn": self.recovery_key_arn,
+            "recoverySecretName": self.recovery_secret_name,
             "recoverySecretArn": self.recovery_secret_arn,
             "snapshotBucket": self.snapshot_bucket_name,
             "deployerAuthRole": self.deployer_auth_role,
