@@ -119,6 +119,13 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
      "platform:aws.adminRoleArns[0]", "must match pattern"),
     ("preview arn not a role", lambda c: c["platform:vault"].update(previewRoleArns=["arn:aws:iam::111111111111:user/ci"]),
      "platform:vault.previewRoleArns[0]", "must match pattern"),
+    ("deployer role of another account",
+     lambda c: c["platform:vault"].update(deployerRoleArns=["arn:aws:iam::999999999999:role/platform-deployer"]),
+     "platform:vault.deployerRoleArns[0]", "belongs to another account than aws.accountId"),
+    ("default deployer (administrator) of another account", lambda c: (
+        c["platform:vault"].pop("deployerRoleArns"), c["platform:aws"].update(breakGlassRoleArns=[]),
+        c["platform:aws"]["adminRoleArns"].append("arn:aws:iam::999999999999:role/security-admin")),
+     "platform:aws.adminRoleArns[2]", "administrators are the deployers while vault.deployerRoleArns is empty"),
     ("preview role of another account",
      lambda c: c["platform:vault"].update(previewRoleArns=["arn:aws:iam::999999999999:role/platform-preview"]),
      "platform:vault.previewRoleArns[0]", "belongs to another account than aws.accountId"),

@@ -104,6 +104,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_vault_issues(cfg.vault))
     issues.extend(_cluster_issues(cfg))
+    issues.extend(_deployer_issues(cfg))
     issues.extend(_preview_issues(cfg))
     issues.extend(_break_glass_issues(cfg))
     issues.extend(_argocd_issues(cfg.argocd, list(cfg.environments)))
@@ -129,6 +130,23 @@ def _cluster_issues(cfg: StackConfig) -> list[ConfigIssue]:
         issues.append(ConfigIssue("cluster.oidcIssuerUrl", "is in another region than aws.region",
                                   "use the issuer of the cluster in the stack's region"))
     return issues
+
+
+def _deployer_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """Deployers belong to the stack's account: Vault binds them to its AWS auth role and resolves
+    them with iam:GetRole through its own (same-account) IAM role."""
+    key = "vault.deployerRoleArns" if cfg.vault.deployer_role_arns else "aws.adminRoleArns"
+    arns = cfg.vault.deployer_role_arns or cfg.aws.admin_role_arns
+    return [
+        ConfigIssue(
+            f"{key}[{i}]",
+            "belongs to another account than aws.accountId, and Vault cannot resolve it for the deployer login"
+            + ("" if cfg.vault.deployer_role_arns else " (administrators are the deployers while vault.deployerRoleArns is empty)"),
+            "list in vault.deployerRoleArns the roles of the stack's account that run `pulumi up`",
+        )
+        for i, arn in enumerate(arns)
+        if arn.split(":")[4] != cfg.aws.account_id
+    ]
 
 
 def _preview_issues(cfg: StackConfig) -> list[ConfigIssue]:
