@@ -32,6 +32,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
+from components.aws_context import AwsContext
 from components.config import PlatformConfig, SecretSpec, iam_role_identity
 from components.irsa import IrsaRole
 from components.kms import KmsKey, key_policy
@@ -49,24 +50,6 @@ READ_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"
 SECRET_ARN_SUFFIX_LENGTH = 6  # Secrets Manager ends a secret's ARN with "-" and six random characters
 # GetSecretValue is a read-only management event: only this rule state delivers it.
 CLOUDTRAIL_RULE_STATE = "ENABLED_WITH_ALL_CLOUDTRAIL_MANAGEMENT_EVENTS"
-
-
-@dataclass(frozen=True)
-class AwsContext:
-    """Partition, region and account every ARN is built from."""
-
-    partition: str
-    region: str
-    account_id: str
-
-    def secret_arn_pattern(self, scope: str) -> str:
-        # AWS appends "-<6 random characters>" to secret ARNs; the scope's "/" keeps
-        # `staging/*` from matching a `staging-x/...` name.
-        return f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:secret:{scope}/*"
-
-    @property
-    def secretsmanager_service(self) -> str:
-        return f"secretsmanager.{self.region}.amazonaws.com"
 
 
 @dataclass(frozen=True)
@@ -116,7 +99,7 @@ def reader_policy(ctx: AwsContext, scope: str, key_arn: str) -> dict[str, Any]:
                 "Action": "kms:Decrypt",
                 "Resource": key_arn,
                 "Condition": {
-                    "StringEquals": {"kms:ViaService": ctx.secretsmanager_service},
+                    "StringEquals": {"kms:ViaService": ctx.service("secretsmanager")},
                     "StringLike": {"kms:EncryptionContext:SecretARN": ctx.secret_arn_pattern(scope)},
                 },
             },
@@ -134,7 +117,7 @@ def secrets_key_statements(ctx: AwsContext, readers: Mapping[str, str], admin_ar
             "Action": "kms:Decrypt",
             "Resource": "*",
             "Condition": {
-                "StringEquals": {"kms:ViaService": ctx.secretsmanager_service, "kms:CallerAccount": ctx.account_id},
+                "StringEquals": {"kms:ViaService": ctx.service("secretsmanager"), "kms:CallerAccount": ctx.account_id},
                 "StringLike": {"kms:EncryptionContext:SecretARN": ctx.secret_arn_pattern(scope)},
             },
         }
@@ -147,7 +130,7 @@ def secrets_key_statements(ctx: AwsContext, readers: Mapping[str, str], admin_ar
             "Principal": {"AWS": sorted(admin_arns)},
             "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
             "Resource": "*",
-            "Condition": {"StringEquals": {"kms:ViaService": ctx.secretsmanager_service, "kms:CallerAccount": ctx.account_id}},
+            "Condition": {"StringEquals": {"kms:ViaService": ctx.service("secretsmanager"), "kms:CallerAccount": ctx.account_id}},
         }
     )
     return statements
@@ -281,7 +264,9 @@ class AwsSecrets(pulumi.ComponentResource):
 
     ``recovery_secret_name`` and ``recovery_secret_arn`` name Vault's recovery secret
     (VaultCluster's ``recovery_secret_name`` and ``recovery_secret_arn``): the alarm pages on
-    every read of it, whoever the caller.
+    every read of it, whoever the caller. ``aws_context`` is the stack's partition, region, account
+    and DNS suffix (``components.providers.aws_context``), resolved once beside the providers:
+    every ARN and service name of the policies and the alarm patterns is built from it.
     """
 
     reader_roles: dict[str, IrsaRole]
@@ -295,6 +280,7 @@ class AwsSecrets(pulumi.ComponentResource):
         *,
         config: PlatformConfig,
         aws_provider: aws.Provider,
+        aws_context: pulumi.Output[AwsContext],
         recovery_secret_name: str,
         recovery_secret_arn: pulumi.Input[str],
         protect: bool = False,
@@ -304,8 +290,6 @@ class AwsSecrets(pulumi.ComponentResource):
         settings = config.settings
         cluster = settings.cluster.name
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider, parent=self)).partition
-        ctx_output = partition.apply(lambda p: AwsContext(p, settings.aws.region, settings.aws.account_id))
         admins = list(settings.aws.admin_role_arns)
         scopes = [*settings.environments, PLATFORM_SCOPE]
 
@@ -330,13 +314,13 @@ class AwsSecrets(pulumi.ComponentResource):
             description=f"Secrets Manager values of the {cluster} platform",
             aws_provider=aws_provider,
             protect=protect,
-            policy=pulumi.Output.all(ctx_output, reader_arns).apply(
+            policy=pulumi.Output.all(aws_context, reader_arns).apply(
                 lambda args: key_policy(admin_arns=admins, usage_statements=secrets_key_statements(args[0], args[1], admins))
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         for scope, role in self.reader_roles.items():
-            role.attach_policy(pulumi.Output.all(ctx_output, key.arn).apply(_reader_policy_for(scope)))
+            role.attach_policy(pulumi.Output.all(aws_context, key.arn).apply(_reader_policy_for(scope)))
 
         self.secret_arns = {}
         for managed in managed_secrets(config):
@@ -367,13 +351,13 @@ class AwsSecrets(pulumi.ComponentResource):
         expected = pulumi.Output.all(*[r.arn for r in self.reader_roles.values()]).apply(lambda arns: [*arns, *admins])
         break_glass = settings.aws.break_glass_role_arns
         self.alarm_topic_arn = self._access_alarm(
-            ctx_output,
+            aws_context,
             cluster,
             {
                 "secret-access-alarm": AlarmRule(
                     name=f"{cluster}-unexpected-secret-reads",
                     description="GetSecretValue on platform secrets by a principal other than the stores' roles and non-break-glass administrators",
-                    pattern=pulumi.Output.all(ctx_output, expected).apply(
+                    pattern=pulumi.Output.all(aws_context, expected).apply(
                         lambda args: access_alarm_pattern(args[0], scopes, args[1], break_glass)
                     ),
                 ),

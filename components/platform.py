@@ -15,7 +15,7 @@ from components.config import PlatformConfig
 from components.external_secrets import ExternalSecrets, VaultEndpoint
 from components.namespaces import Namespaces
 from components.naming import ARGOCD_NAMESPACE, ESO_NAMESPACE
-from components.providers import aws_provider, caller_arn, kubernetes_provider
+from components.providers import aws_context, aws_provider, caller_arn, kubernetes_provider
 from components.vault import VaultCluster
 from components.vault_config import VaultAccess, VaultConfig
 
@@ -30,6 +30,8 @@ class Platform(pulumi.ComponentResource):
         settings = config.settings
         self.aws_provider = aws_provider(settings, parent=self)
         self.k8s_provider = kubernetes_provider(settings, self.aws_provider, parent=self)
+        # Partition, region, account and DNS suffix: resolved once here, passed to the components that build ARNs.
+        self.aws_context = aws_context(settings, self.aws_provider, parent=self)
         protected = ("vault",) if settings.protect_stateful else ()
         ns = Namespaces(
             "namespaces",
@@ -44,6 +46,7 @@ class Platform(pulumi.ComponentResource):
             "vault",
             settings=settings,
             aws_provider=self.aws_provider,
+            aws_context=self.aws_context,
             k8s_provider=self.k8s_provider,
             namespace=ns.by_name["vault"],
             client_namespaces={name: resource for name, resource in ns.by_name.items() if name != "vault"},
@@ -81,6 +84,7 @@ class Platform(pulumi.ComponentResource):
             "aws-secrets",
             config=config,
             aws_provider=self.aws_provider,
+            aws_context=self.aws_context,
             # The alarm pages on every read of Vault's recovery secret.
             recovery_secret_name=self.vault.recovery_secret_name,
             recovery_secret_arn=self.vault.recovery_secret_arn,

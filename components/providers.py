@@ -17,6 +17,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from components.aws_context import AwsContext
 from components.config import StackConfig
 
 
@@ -66,6 +67,14 @@ def aws_provider(settings: StackConfig, parent: pulumi.Resource) -> aws.Provider
 def caller_arn(aws_prov: aws.Provider, parent: pulumi.Resource) -> pulumi.Output[str]:
     """Who runs the program (an STS session ARN): the Vault login role follows it, as the AWS credentials do."""
     return aws.get_caller_identity_output(opts=pulumi.InvokeOutputOptions(provider=aws_prov, parent=parent)).arn
+
+
+def aws_context(settings: StackConfig, aws_prov: aws.Provider, parent: pulumi.Resource) -> pulumi.Output[AwsContext]:
+    """The stack's partition and DNS suffix (from the provider), region and account (from the settings), resolved once."""
+    partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=aws_prov, parent=parent))
+    return pulumi.Output.all(partition.partition, partition.dns_suffix).apply(
+        lambda p: AwsContext(p[0], settings.aws.region, settings.aws.account_id, p[1])
+    )
 
 
 def kubernetes_provider(settings: StackConfig, aws_prov: aws.Provider, parent: pulumi.Resource) -> k8s.Provider:

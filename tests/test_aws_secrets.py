@@ -7,8 +7,8 @@ from collections.abc import Callable
 
 import pytest
 
+from components.aws_context import AwsContext
 from components.aws_secrets import (
-    AwsContext,
     access_alarm_pattern,
     reader_policy,
     recovery_read_pattern,

@@ -9,6 +9,7 @@ from typing import Any
 import hcl2
 import pytest
 
+from components.aws_context import AwsContext
 from components.config import ConfigError
 from components.vault import iam, images, jobs, names, server
 from components.vault import tls as tls_names
@@ -16,7 +17,7 @@ from components.vault.network import NetworkInputs, network_policies
 from planner.vault_access import parse_policy
 from tests.conftest import stack_config_objects, stack_settings
 
-CTX = iam.AwsContext("aws", "eu-west-1", "111111111111")
+CTX = AwsContext("aws", "eu-west-1", "111111111111")
 KEY_ID = "0b7c4f7e-1111-4222-8333-944455556666"
 SPEC = server.ServerSpec(
     replicas=3, cluster_name="platform-dev", region="eu-west-1", storage_class="vault-gp3", data_storage_size="10Gi",

@@ -10,6 +10,7 @@ import hcl2
 import kubernetes_validate
 import pytest
 
+from components.aws_context import AwsContext
 from components.kms import ADMIN_STATEMENT_SID, KEY_ADMIN_ACTIONS
 from components.vault import iam, jobs, names
 from components.vault.network import NetworkInputs, network_policies
@@ -287,7 +288,7 @@ def test_one_key_per_purpose_with_admin_first_and_exact_usage(recording: Callabl
     rec = recording(stack)
     admins = sorted(stack_config_objects(stack)["platform:aws"]["adminRoleArns"])
     protect = stack == "prod"
-    ctx = iam.AwsContext("aws", "eu-west-1", ACCOUNT[stack])
+    ctx = AwsContext("aws", "eu-west-1", ACCOUNT[stack])
     expected = {
         "vault-unseal": iam.unseal_key_statements(role_arn(stack, "vault")),
         "vault-snapshots": iam.snapshot_key_statements(ctx, role_arn(stack, "vault-snapshot"), admins),
@@ -318,7 +319,7 @@ def test_irsa_roles_trust_exactly_their_service_accounts(recording: Callable[...
 @pytest.mark.parametrize("stack", STACKS)
 def test_role_permissions_are_exactly_what_each_job_needs(recording: Callable[..., Recording], stack: str) -> None:
     rec = recording(stack)
-    ctx = iam.AwsContext("aws", "eu-west-1", ACCOUNT[stack])
+    ctx = AwsContext("aws", "eu-west-1", ACCOUNT[stack])
     vault_settings = stack_settings(stack).vault
     deployers, previews = vault_settings.deployer_role_arns, vault_settings.preview_role_arns
     secret_arn = rec.one("aws:secretsmanager/secret:Secret", "vault-recovery")["id"]

@@ -21,6 +21,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 import pulumi_tls as tls
 
+from components.aws_context import AwsContext
 from components.charts import chart_spec, install_chart
 from components.config import StackConfig
 from components.irsa import IrsaRole
@@ -42,7 +43,12 @@ def _json(doc: Any) -> str:
 
 
 class VaultCluster(pulumi.ComponentResource):
-    """The Vault cluster of one stack and everything it needs to start, unseal, back up and be reached."""
+    """The Vault cluster of one stack and everything it needs to start, unseal, back up and be reached.
+
+    ``aws_context`` is the stack's partition, region, account and DNS suffix
+    (``components.providers.aws_context``), resolved once beside the providers: the IAM
+    documents' ARNs and service names and the STS endpoint are built from it.
+    """
 
     ca_cert_pem: pulumi.Output[str]
     internal_address: str
@@ -64,6 +70,7 @@ class VaultCluster(pulumi.ComponentResource):
         *,
         settings: StackConfig,
         aws_provider: aws.Provider,
+        aws_context: pulumi.Output[AwsContext],
         k8s_provider: k8s.Provider,
         namespace: k8s.core.v1.Namespace,
         client_namespaces: Mapping[str, k8s.core.v1.Namespace],
@@ -79,10 +86,6 @@ class VaultCluster(pulumi.ComponentResource):
         previews = sorted(vault_cfg.preview_role_arns)
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
         stateful_aws = pulumi.ResourceOptions(parent=self, provider=aws_provider, protect=protect)
-        partition = aws.get_partition_output(opts=pulumi.InvokeOutputOptions(provider=aws_provider, parent=self))
-        ctx = pulumi.Output.all(partition.partition, partition.dns_suffix).apply(
-            lambda p: iam.AwsContext(p[0], settings.aws.region, settings.aws.account_id, p[1])
-        )
 
         # Names other components (VaultConfig, ExternalSecrets, the phase 2 provider) use.
         self.internal_address = names.INTERNAL_ADDRESS
@@ -100,7 +103,7 @@ class VaultCluster(pulumi.ComponentResource):
         # AWS auth verifies logins at this regional STS endpoint: the phase 2 provider must sign for it
         # (auth_login_aws: aws_sts_endpoint and aws_region), or the signature does not match.
         self.sts_region = settings.aws.region
-        self.sts_endpoint: pulumi.Output[str] = ctx.apply(lambda c: c.sts_endpoint)
+        self.sts_endpoint: pulumi.Output[str] = aws_context.apply(lambda c: c.sts_endpoint)
         self.kubernetes_auth_path = names.KUBERNETES_AUTH_PATH
         self.snapshot_service_account = names.SNAPSHOT
         self.snapshot_auth_role = names.SNAPSHOT_ROLE
@@ -129,14 +132,14 @@ class VaultCluster(pulumi.ComponentResource):
         snapshot_key = KmsKey(
             "vault-snapshots", alias=f"{cluster}/vault-snapshots", description=f"Vault Raft snapshots of the {cluster} platform",
             aws_provider=aws_provider, protect=protect, opts=pulumi.ResourceOptions(parent=self),
-            policy=pulumi.Output.all(ctx, snapshot_role.arn).apply(
+            policy=pulumi.Output.all(aws_context, snapshot_role.arn).apply(
                 lambda a: key_policy(admin_arns=admins, usage_statements=iam.snapshot_key_statements(a[0], a[1], admins))
             ),
         )
         recovery_key = KmsKey(
             "vault-recovery", alias=f"{cluster}/vault-recovery", description=f"Vault recovery material of the {cluster} platform",
             aws_provider=aws_provider, protect=protect, opts=pulumi.ResourceOptions(parent=self),
-            policy=pulumi.Output.all(ctx, bootstrap_role.arn).apply(
+            policy=pulumi.Output.all(aws_context, bootstrap_role.arn).apply(
                 lambda a: key_policy(admin_arns=admins, usage_statements=iam.recovery_key_statements(a[0], a[1], admins, recovery_name))
             ),
         )
@@ -165,16 +168,16 @@ class VaultCluster(pulumi.ComponentResource):
         self.recovery_secret_arn = recovery_secret.arn
 
         # --- Snapshot bucket ---------------------------------------------------------------------
-        bucket = self._snapshot_bucket(ctx, snapshot_key.arn, vault_cfg.snapshot_retention_days, aws_opts, stateful_aws)
+        bucket = self._snapshot_bucket(aws_context, snapshot_key.arn, vault_cfg.snapshot_retention_days, aws_opts, stateful_aws)
 
         # --- Role permissions, now that keys, secret and bucket exist ------------------------------
         server_policy = server_role.attach_policy(unseal_key.arn.apply(lambda arn: iam.server_role_policy(arn, deployers, previews)))
         self.server_iam_policy = server_policy
         bootstrap_policy = bootstrap_role.attach_policy(
-            pulumi.Output.all(ctx, recovery_secret.arn, recovery_key.arn).apply(lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2]))
+            pulumi.Output.all(aws_context, recovery_secret.arn, recovery_key.arn).apply(lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2]))
         )
         snapshot_policy = snapshot_role.attach_policy(
-            pulumi.Output.all(ctx, snapshot_key.arn).apply(lambda a: iam.snapshot_role_policy(a[0], self.snapshot_bucket_name, a[1]))
+            pulumi.Output.all(aws_context, snapshot_key.arn).apply(lambda a: iam.snapshot_role_policy(a[0], self.snapshot_bucket_name, a[1]))
         )
 
         # --- TLS ------------------------------------------------------------------------------------
@@ -376,7 +379,7 @@ class VaultCluster(pulumi.ComponentResource):
 
     def _snapshot_bucket(
         self,
-        ctx: pulumi.Output[iam.AwsContext],
+        ctx: pulumi.Output[AwsContext],
         key_arn: pulumi.Output[str],
         retention_days: int,
         aws_opts: pulumi.ResourceOptions,

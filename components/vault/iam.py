@@ -26,40 +26,15 @@ the recovery material for a restore or a break-glass, through the owning service
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from components.aws_context import AwsContext
 from components.vault import names
 
 VERSION = "2012-10-17"
 UNSEAL_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt"]
 RECOVERY_WRITE_ACTIONS = ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"]
 SNAPSHOT_BUCKET_MAX = 63
-
-
-@dataclass(frozen=True)
-class AwsContext:
-    """Partition, region, account and DNS suffix every ARN and service name is built from."""
-
-    partition: str
-    region: str
-    account_id: str
-    dns_suffix: str = "amazonaws.com"
-
-    def service(self, name: str) -> str:
-        """A regional service principal as ``kms:ViaService`` names it, e.g. ``s3.eu-west-1.amazonaws.com``."""
-        return f"{name}.{self.region}.{self.dns_suffix}"
-
-    @property
-    def sts_endpoint(self) -> str:
-        return f"https://sts.{self.region}.{self.dns_suffix}"
-
-    def bucket_arn(self, bucket: str) -> str:
-        return f"arn:{self.partition}:s3:::{bucket}"
-
-    def secret_arn_pattern(self, name: str) -> str:
-        """Secrets Manager appends ``-`` and six random characters to a secret's name in its ARN."""
-        return f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:secret:{name}-??????"
 
 
 def snapshot_bucket_name(cluster_name: str, account_id: str) -> str:
@@ -174,7 +149,7 @@ def recovery_key_statements(ctx: AwsContext, writer_arn: str, admin_arns: Sequen
     # name plus Secrets Manager's six-character suffix pins it just as well.
     condition = {
         "StringEquals": {"kms:ViaService": ctx.service("secretsmanager"), "kms:CallerAccount": ctx.account_id},
-        "StringLike": {"kms:EncryptionContext:SecretARN": ctx.secret_arn_pattern(secret_name)},
+        "StringLike": {"kms:EncryptionContext:SecretARN": ctx.one_secret_arn_pattern(secret_name)},
     }
     return [
         {
