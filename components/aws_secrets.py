@@ -12,8 +12,10 @@ keys either way, so API calls are the same.
 Every grant is scoped to one environment: the store's IRSA role reads
 ``secret:<env>/*`` and decrypts only through Secrets Manager for those secrets'
 ARNs (``kms:EncryptionContext:SecretARN``), the key policy says the same, and each
-secret's resource policy denies reads to everyone but its environment's reader and
-the administrators. The environments of one stack share the key.
+secret's resource policy denies every Secrets Manager action to everyone but its environment's
+reader (which may only read) and the administrators (which manage it). The environments of one
+stack share the key. With ``protectStateful`` the secrets, their policies and the key are
+protected: a stray ``pulumi destroy`` or a renamed resource cannot delete a secret.
 
 The access alarm pages on every GetSecretValue of these secrets but the stores' readers' and
 the routine administrators' (the deployer's refreshes): reads through a break-glass role
@@ -137,19 +139,35 @@ def secrets_key_statements(ctx: AwsContext, readers: Mapping[str, str], admin_ar
 
 
 def secret_resource_policy(reader_arn: str, admin_arns: Sequence[str]) -> dict[str, Any]:
-    """Deny reads of one secret to every principal but its scope's reader and the administrators."""
+    """Only the administrators manage one secret; its scope's reader only reads it; everyone else does nothing.
+
+    Identity policies in the account could otherwise grant ``DeleteSecret``, ``PutSecretValue`` or
+    ``PutResourcePolicy`` on it (a deny here wins over any allow, the administrators' own included
+    for the reader's role). Principals are matched by ``aws:PrincipalArn`` rather than named in
+    ``Principal``, so a recreated role keeps its place (a named principal would turn into a stale ID).
+    """
     return {
         "Version": "2012-10-17",
         "Statement": [
             {
-                "Sid": "DenyReadsToAllButReaderAndAdministrators",
+                "Sid": "DenyEverythingToAllButReaderAndAdministrators",
                 "Effect": "Deny",
-                # Deny for everyone ("*") except the principals the condition names.
+                # Deny for everyone ("*") except the principals the condition names; every
+                # Secrets Manager action (secretsmanager:*): nothing else may touch this secret.
                 "Principal": {"AWS": "*"},
-                "Action": "secretsmanager:GetSecretValue",
+                "Action": "secretsmanager:*",
                 "Resource": "*",  # in a resource policy: this secret
                 "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted([reader_arn, *admin_arns])}},
-            }
+            },
+            {
+                "Sid": "DenyReaderAllButReads",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                # A Deny with NotAction: every action but the reads, for the reader only.
+                "NotAction": READ_ACTIONS,
+                "Resource": "*",
+                "Condition": {"ArnEquals": {"aws:PrincipalArn": reader_arn}},
+            },
         ],
     }
 
@@ -290,6 +308,7 @@ class AwsSecrets(pulumi.ComponentResource):
         settings = config.settings
         cluster = settings.cluster.name
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
+        stateful_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider, protect=protect)
         admins = list(settings.aws.admin_role_arns)
         scopes = [*settings.environments, PLATFORM_SCOPE]
 
@@ -332,7 +351,7 @@ class AwsSecrets(pulumi.ComponentResource):
                 kms_key_id=key.arn,
                 recovery_window_in_days=settings.aws.secret_recovery_window_days,
                 tags={"environment": managed.scope, "app": managed.app, "managed-by": "pulumi"},
-                opts=aws_opts,
+                opts=stateful_opts,
             )
             aws.secretsmanager.SecretPolicy(
                 resource_name,
@@ -341,7 +360,7 @@ class AwsSecrets(pulumi.ComponentResource):
                 policy=self.reader_roles[managed.scope].arn.apply(
                     lambda arn: json.dumps(secret_resource_policy(arn, admins), sort_keys=True)
                 ),
-                opts=aws_opts,
+                opts=stateful_opts,
             )
             value = managed_value(resource_name, managed.spec, config, parent=self) if managed.spec else None
             if value is not None:  # external values belong to their owners: never written or read here

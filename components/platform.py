@@ -78,6 +78,7 @@ class Platform(pulumi.ComponentResource):
                     token_ttl_seconds=v.token_ttl_seconds,
                     token_max_ttl_seconds=v.token_max_ttl_seconds,
                 ),
+                protect=settings.protect_stateful,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[self.vault.bootstrap_job]),
             )
         self.aws_secrets = AwsSecrets(

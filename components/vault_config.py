@@ -96,6 +96,7 @@ class VaultConfig(pulumi.ComponentResource):
         *,
         config: PlatformConfig,
         access: VaultAccess,
+        protect: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:vault:VaultConfig", name, None, opts)
@@ -119,9 +120,11 @@ class VaultConfig(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self, provider=provider)
 
+        # Disabling the mount deletes every secret in it: protected with `protectStateful`.
         mount = vault.Mount(
             "kv", path=KV_MOUNT, type="kv", options={"version": "2"},
-            description="Platform secrets: <scope>/<app>/<key>", opts=child,
+            description="Platform secrets: <scope>/<app>/<key>",
+            opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect),
         )
         vault.kv.SecretBackendV2("kv", mount=mount.path, max_versions=access.kv_max_versions, cas_required=False, opts=child)
         vault.Audit("audit-file", type="file", path="file",

@@ -53,6 +53,22 @@ def role_node(role_arn: str, policies: Sequence[Mapping[str, Any]], trust: Mappi
     )
 
 
+def can_act_on_secret(
+    role_arn: str,
+    trust: Mapping[str, Any],
+    role_policies: Sequence[Mapping[str, Any]],
+    action: str,
+    secret_arn: str,
+    secret_policy: Mapping[str, Any] | None,
+) -> bool:
+    """Whether Secrets Manager lets the role take ``action`` on the secret (identity and resource policies; no KMS)."""
+    account = secret_arn.split(":")[4]
+    return bool(local_check_authorization_full(
+        role_node(role_arn, role_policies, trust), action, secret_arn, {},
+        resource_policy=dict(secret_policy) if secret_policy else None, resource_owner=account,
+    ))
+
+
 def can_read_secret(
     role_arn: str,
     trust: Mapping[str, Any],
@@ -65,13 +81,9 @@ def can_read_secret(
     """GetSecretValue succeeds only if Secrets Manager allows it and KMS lets the role decrypt that secret."""
     arn_parts = secret_arn.split(":")
     region, account = arn_parts[3], arn_parts[4]
+    if not can_act_on_secret(role_arn, trust, role_policies, "secretsmanager:GetSecretValue", secret_arn, secret_policy):
+        return False  # most cells of a full matrix: no need to ask KMS
     node = role_node(role_arn, role_policies, trust)
-    read = local_check_authorization_full(
-        node, "secretsmanager:GetSecretValue", secret_arn, {},
-        resource_policy=dict(secret_policy) if secret_policy else None, resource_owner=account,
-    )
-    if not read:  # most cells of a full matrix: no need to ask KMS
-        return False
     decrypt = local_check_authorization_full(
         node, "kms:Decrypt", key_arn,
         {"kms:ViaService": f"secretsmanager.{region}.amazonaws.com",

@@ -19,7 +19,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from planner.iam_access import can_assume_with_web_identity, can_read_secret
+from planner.iam_access import can_act_on_secret, can_assume_with_web_identity, can_read_secret
 from planner.run import Recording
 from tests.conftest import STACKS, stack_config_objects
 
@@ -40,12 +40,22 @@ class Account:
     key_policy: dict[str, Any]
     outsider_arn: str
 
+    def may(self, role: str, action: str, secret: str, extra_policies: tuple[dict[str, Any], ...] = ()) -> bool:
+        return can_act_on_secret(self.role_arns[role], self.trusts[role], [*self.role_policies[role], *extra_policies],
+                                 action, self.secret_arns[secret], self.secret_policies[secret])
+
     def reads(self, role: str, secret: str) -> bool:
         return can_read_secret(self.role_arns[role], self.trusts[role], self.role_policies[role], self.secret_arns[secret],
                                self.secret_policies[secret], self.key_arn, self.key_policy)
 
 
-def _build(rec: Recording, account_id: str) -> Account:
+MANAGE_EVERY_SECRET = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "secretsmanager:*", "Resource": "*"}]}
+WRITES = ["secretsmanager:DeleteSecret", "secretsmanager:PutSecretValue", "secretsmanager:PutResourcePolicy",
+          "secretsmanager:DeleteResourcePolicy", "secretsmanager:UpdateSecret", "secretsmanager:RestoreSecret",
+          "secretsmanager:RotateSecret", "secretsmanager:TagResource", "secretsmanager:ListSecretVersionIds"]
+
+
+def _build(rec: Recording, account_id: str, stack_admin_arns: list[str]) -> Account:
     """Create roles, key, secrets and policies exactly as registered, swapping the plan's mock ids for moto's."""
     iam = boto3.client("iam", region_name=REGION)
     kms = boto3.client("kms", region_name=REGION)
@@ -59,7 +69,7 @@ def _build(rec: Recording, account_id: str) -> Account:
     outsider = iam.create_role(RoleName="curious-admin", AssumeRolePolicyDocument=json.dumps({
         "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": root, "Action": "sts:AssumeRole"}]}))
     iam.put_role_policy(RoleName="curious-admin", PolicyName="broad", PolicyDocument=json.dumps({
-        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:GetSecretValue", "kms:Decrypt"], "Resource": "*"}]}))
+        "Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": ["secretsmanager:*", "kms:Decrypt"], "Resource": "*"}]}))
 
     key_record = rec.one("aws:kms/key:Key", "secrets")
     plan_key_arn = f"arn:aws:kms:{REGION}:{account_id}:key/{key_record['id']}"
@@ -87,10 +97,21 @@ def _build(rec: Recording, account_id: str) -> Account:
             iam.put_role_policy(RoleName=policy["inputs"]["role"], PolicyName=policy["inputs"]["name"],
                                 PolicyDocument=swap(policy["inputs"]["policy"]))
 
+    # The stack's administrators exist before the program (they run it): created here with full Secrets Manager rights.
+    admins = {}
+    for arn in stack_admin_arns:
+        name = arn.rsplit("/", 1)[-1]
+        admin = iam.create_role(RoleName=name, Path="/" + arn.split(":role/", 1)[1].rpartition(name)[0].lstrip("/"),
+                                AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [
+                                    {"Effect": "Allow", "Principal": root, "Action": "sts:AssumeRole"}]}))
+        iam.put_role_policy(RoleName=name, PolicyName="manage", PolicyDocument=json.dumps(MANAGE_EVERY_SECRET))
+        admins[f"admin:{name}"] = (admin["Role"]["Arn"], name)
+
     names = {r["name"]: r["inputs"]["name"] for r in roles}
+    names.update({key: role_name for key, (_, role_name) in admins.items()})
     return Account(
         account_id=account_id,
-        role_arns={**role_arns, "outsider": outsider["Role"]["Arn"]},
+        role_arns={**role_arns, **{key: arn for key, (arn, _) in admins.items()}, "outsider": outsider["Role"]["Arn"]},
         trusts={**{n: iam.get_role(RoleName=rn)["Role"]["AssumeRolePolicyDocument"] for n, rn in names.items()},
                 "outsider": iam.get_role(RoleName="curious-admin")["Role"]["AssumeRolePolicyDocument"]},
         role_policies={**{n: [iam.get_role_policy(RoleName=rn, PolicyName=p)["PolicyDocument"]
@@ -113,7 +134,7 @@ def account(request: pytest.FixtureRequest, recording: Callable[..., Recording],
     for var in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(var, "testing")
     with mock_aws():
-        yield stack, _build(recording(stack), account_id)
+        yield stack, _build(recording(stack), account_id, stack_config_objects(stack)["platform:aws"]["adminRoleArns"])
 
 
 def _scopes(stack: str) -> list[str]:
@@ -171,3 +192,40 @@ def test_only_the_stores_own_service_account_with_the_sts_audience_assumes_the_r
         assert trust["Statement"][0]["Principal"] == {"Federated": provider}
         sub = f"system:serviceaccount:{namespace}:{service_account}".format(scope=scope, other=other)
         assert can_assume_with_web_identity(trust, acct.role_arns[role], issuer, sub, audience) is allowed, (role, sub, audience)
+
+
+@pytest.mark.parametrize("action", WRITES)
+def test_an_outsider_with_every_secrets_manager_right_cannot_touch_a_secret(account: tuple[str, Account], action: str) -> None:
+    _, acct = account
+    for secret in acct.secret_arns:
+        assert acct.may("outsider", action, secret) is False, (action, secret)
+
+
+def test_the_outsider_would_manage_the_secret_without_its_resource_policy(account: tuple[str, Account]) -> None:
+    """Control: the identity policy alone grants the writes; the resource policy is what stops them."""
+    _, acct = account
+    secret = next(iter(acct.secret_arns))
+    assert can_act_on_secret(acct.outsider_arn, acct.trusts["outsider"], acct.role_policies["outsider"],
+                             "secretsmanager:DeleteSecret", acct.secret_arns[secret], None) is True
+
+
+@pytest.mark.parametrize("action", WRITES)
+def test_a_reader_given_every_secrets_manager_right_still_only_reads_its_secrets(account: tuple[str, Account], action: str) -> None:
+    """Someone attaching secretsmanager:* to a store's role gains no write: the resource policies deny all but reads."""
+    stack, acct = account
+    for scope in _scopes(stack):
+        for secret in acct.secret_arns:
+            role = f"eso-{scope}-aws"
+            assert acct.may(role, action, secret, (MANAGE_EVERY_SECRET,)) is False, (role, action, secret)
+            if secret.split("/")[0] in _scopes(stack):  # Vault's recovery secret leaves DescribeSecret to its bootstrap
+                assert acct.may(role, "secretsmanager:DescribeSecret", secret, (MANAGE_EVERY_SECRET,)) is secret.startswith(f"{scope}/")
+
+
+@pytest.mark.parametrize("action", WRITES)
+def test_the_administrators_manage_every_secret(account: tuple[str, Account], action: str) -> None:
+    stack, acct = account
+    admins = [key for key in acct.role_arns if key.startswith("admin:")]
+    assert len(admins) == len(stack_config_objects(stack)["platform:aws"]["adminRoleArns"])
+    for admin in admins:
+        for secret in acct.secret_arns:
+            assert acct.may(admin, action, secret) is True, (admin, action, secret)

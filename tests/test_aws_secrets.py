@@ -87,12 +87,15 @@ def test_key_statements_scope_each_reader_and_keep_admins_to_secrets_manager() -
     assert "kms:*" not in admin["Action"]
 
 
-def test_resource_policy_denies_everyone_but_reader_and_admins() -> None:
+def test_resource_policy_denies_every_action_to_others_and_all_but_reads_to_the_reader() -> None:
     doc = secret_resource_policy("arn:aws:iam::1:role/reader", ["arn:aws:iam::1:role/admin"])
-    (statement,) = doc["Statement"]
-    assert statement["Effect"] == "Deny" and statement["Principal"] == {"AWS": "*"}
-    assert statement["Action"] == "secretsmanager:GetSecretValue"
-    assert statement["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::1:role/admin", "arn:aws:iam::1:role/reader"]}}
+    others, reader = doc["Statement"]
+    assert others["Effect"] == "Deny" and others["Principal"] == {"AWS": "*"}
+    assert others["Action"] == "secretsmanager:*"
+    assert others["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": ["arn:aws:iam::1:role/admin", "arn:aws:iam::1:role/reader"]}}
+    assert reader["Effect"] == "Deny" and reader["Principal"] == {"AWS": "*"} and "Action" not in reader
+    assert reader["NotAction"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    assert reader["Condition"] == {"ArnEquals": {"aws:PrincipalArn": "arn:aws:iam::1:role/reader"}}
 
 
 def test_alarm_pattern_matches_unexpected_sessions_and_non_role_callers() -> None:
@@ -252,7 +255,19 @@ def test_every_secret_has_a_resource_policy_naming_its_own_reader(recording: Cal
         allowed = json.loads(policy["inputs"]["policy"])["Statement"][0]["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]
         reader = f"arn:aws:iam::{CTX_ACCOUNT[stack]}:role/{cluster}-external-secrets-eso-{name.split('/')[0]}-aws"
         assert sorted(allowed) == sorted([reader, *stack_config_objects(stack)["platform:aws"]["adminRoleArns"]])
+        assert json.loads(policy["inputs"]["policy"])["Statement"][1]["Condition"]["ArnEquals"]["aws:PrincipalArn"] == reader
         assert policy["inputs"]["blockPublicPolicy"] is True
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_secrets_and_their_policies_are_protected_exactly_when_the_stack_protects_state(
+    recording: Callable[..., Recording], stack: str
+) -> None:
+    rec = recording(stack)
+    protect = bool(stack_config_objects(stack).get("platform:protectStateful", False))
+    resources = [*aws_secrets_children(rec, SECRET_TYPE), *aws_secrets_children(rec, POLICY_TYPE)]
+    assert resources
+    assert {r["urn"]: r["protect"] for r in resources} == {r["urn"]: protect for r in resources}
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -237,7 +237,10 @@ def test_bucket_policy_denies_requests_without_tls() -> None:
 
 def test_recovery_secret_policy_lets_only_admins_read_and_only_bootstrap_and_admins_write() -> None:
     doc = iam.recovery_secret_policy("arn:role/boot", ADMINS)
-    read, write = doc["Statement"]
+    read, write, manage = doc["Statement"]
+    assert (manage["Effect"], manage["Condition"]) == ("Deny", {"ArnNotEquals": {"aws:PrincipalArn": sorted(ADMINS)}})
+    assert manage["NotAction"] == ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue",
+                                   "secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"]
     assert (read["Effect"], read["Action"], read["Condition"]) == (
         "Deny", "secretsmanager:GetSecretValue", {"ArnNotEquals": {"aws:PrincipalArn": sorted(ADMINS)}})
     assert (write["Effect"], write["Action"], write["Condition"]) == (

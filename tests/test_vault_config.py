@@ -345,3 +345,11 @@ def test_phase_one_has_no_vault_login_of_its_own(recording: Callable[..., Record
     rec = recording("dev", 1)
     assert rec.by_type(AWS_ROLE) == [] and rec.by_type(POLICY) == []
     assert vault_access_matrix(rec.resources, stack_settings("dev")) == []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_kv_mount_is_protected_exactly_when_the_stack_protects_state(recording: Callable[..., Recording], stack: str) -> None:
+    """Disabling the mount deletes every value in it: production's must survive a stray destroy or rename."""
+    mount = recording(stack).one("vault:index/mount:Mount", "kv")
+    assert mount["inputs"]["path"] == KV_MOUNT
+    assert mount["protect"] is stack_settings(stack).protect_stateful

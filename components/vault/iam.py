@@ -190,7 +190,7 @@ def snapshot_bucket_policy(bucket_arn: str) -> dict[str, Any]:
 
 
 def recovery_secret_policy(bootstrap_role_arn: str, admin_arns: Sequence[str]) -> dict[str, Any]:
-    """Only the administrators read the recovery material; only the bootstrap job and they write it."""
+    """Only the administrators read the recovery material; only the bootstrap job and they write it; only they manage it."""
     return {
         "Version": VERSION,
         "Statement": [
@@ -209,6 +209,15 @@ def recovery_secret_policy(bootstrap_role_arn: str, admin_arns: Sequence[str]) -
                 "Action": ["secretsmanager:PutSecretValue", "secretsmanager:UpdateSecret"],
                 "Resource": "*",
                 "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted([bootstrap_role_arn, *admin_arns])}},
+            },
+            {
+                # Every other action (DeleteSecret, PutResourcePolicy...): a Deny with NotAction, administrators excepted.
+                "Sid": "DenyManagementToAllButAdministrators",
+                "Effect": "Deny",
+                "Principal": {"AWS": "*"},
+                "NotAction": sorted({"secretsmanager:GetSecretValue", "secretsmanager:UpdateSecret", *RECOVERY_WRITE_ACTIONS}),
+                "Resource": "*",
+                "Condition": {"ArnNotEquals": {"aws:PrincipalArn": sorted(admin_arns)}},
             },
         ],
     }
