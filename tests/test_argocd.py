@@ -20,7 +20,7 @@ from components.argocd import names
 from components.argocd.applicationsets import GO_TEMPLATE_OPTIONS, SYNC_OPTIONS, application_set, source_path
 from components.argocd.network import limit_range_manifest, redis_ha_network_policies
 from components.argocd.notifications import templates, triggers
-from components.argocd.projects import DENIED_KINDS, app_project
+from components.argocd.projects import ALLOWED_KINDS, DENIED_KINDS, app_project
 from components.argocd.rbac import ENVIRONMENT_GRANTS, policy_lines
 from components.argocd.secrets import platform_external_secrets
 from components.argocd.values import argocd_values
@@ -42,7 +42,8 @@ ENV_STACKS = [(stack, env) for stack in STACKS for env in stack_config_objects(s
 # (checked against ARGOCD_CM_KEYS), not chart keys.
 PASSTHROUGH: set[tuple[str, ...]] = {("configs", "cm")}
 # argocd-cm keys this platform sets, each documented in Argo CD's argocd-cm.yaml reference.
-ARGOCD_CM_KEYS = {"url", "admin.enabled", "exec.enabled", "users.anonymous.enabled", "oidc.config", "kustomize.buildOptions"}
+ARGOCD_CM_KEYS = {"url", "admin.enabled", "exec.enabled", "users.anonymous.enabled", "oidc.config", "kustomize.buildOptions",
+                  "application.sync.requireOverridePrivilegeForRevisionSync"}
 # (section path, container-security key, pod-security key or None for global.securityContext)
 WORKLOADS = (
     (("controller",), "containerSecurityContext", None),
@@ -275,10 +276,10 @@ def test_component_labels_match_the_chart_naming() -> None:
 # --- RBAC -----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_rbac_is_read_only_by_default_with_one_role_per_environment(stack: str) -> None:
+def test_rbac_has_no_default_role_and_one_role_per_environment(stack: str) -> None:
     settings = stack_settings(stack)
     rbac = argocd_values(settings)["configs"]["rbac"]
-    assert rbac["policy.default"] == "role:readonly"
+    assert rbac["policy.default"] == ""  # no default role: SSO users see only their groups' environments
     assert rbac["scopes"] == "[groups]"
     rows = [[cell.strip() for cell in row] for row in csv.reader(rbac["policy.csv"].splitlines()) if row]
     grants = [r for r in rows if r[0] == "p"]
@@ -296,6 +297,30 @@ def test_rbac_is_read_only_by_default_with_one_role_per_environment(stack: str) 
     expected |= {(g, "role:admin") for g in settings.argocd.admin_groups}
     assert {(r[1], r[2]) for r in bindings} == expected
     assert expected  # both stacks bind someone
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_syncing_another_revision_needs_override_which_no_environment_role_holds(stack: str) -> None:
+    """Production's deployers sync only the Application's own revision (Argo CD 3.2+ setting)."""
+    values = argocd_values(stack_settings(stack))
+    assert values["configs"]["cm"]["application.sync.requireOverridePrivilegeForRevisionSync"] == "true"
+    rows = [[c.strip() for c in row] for row in csv.reader(values["configs"]["rbac"]["policy.csv"].splitlines()) if row]
+    assert not [r for r in rows if r[0] == "p" and r[3] in ("override", "*")]
+    assert {r[2] for r in rows if r[0] == "g" and r[1] in stack_settings(stack).argocd.admin_groups} == {"role:admin"}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_each_environments_groups_reach_only_their_environments_project(stack: str) -> None:
+    """An SSO group bound to one environment gets no object of another (there is no default role to fall back on)."""
+    settings = stack_settings(stack)
+    rbac = argocd_values(settings)["configs"]["rbac"]
+    rows = [[c.strip() for c in row] for row in csv.reader(rbac["policy.csv"].splitlines()) if row]
+    for env, groups in settings.argocd.rbac_groups.items():
+        for group in groups:
+            roles = {r[2] for r in rows if r[0] == "g" and r[1] == group}
+            objects = {r[4] for r in rows if r[0] == "p" and r[1] in roles}
+            assert objects == {f"{env}/*"}, (group, objects)
+    assert not rbac["policy.default"]
 
 
 def test_policy_lines_give_an_unbound_environment_its_role_and_no_group() -> None:
@@ -404,7 +429,8 @@ def test_project_limits_sources_destinations_and_kinds(stack: str, env: str) -> 
     assert spec["sourceRepos"] == [settings.gitops.repo_url]
     assert spec["destinations"] == [{"server": "https://kubernetes.default.svc", "namespace": env}]
     assert spec["clusterResourceWhitelist"] == []  # no cluster-scoped object at all
-    assert "namespaceResourceWhitelist" not in spec and "clusterResourceBlacklist" not in spec
+    assert spec["namespaceResourceWhitelist"] == [k.manifest() for k in ALLOWED_KINDS]
+    assert "clusterResourceBlacklist" not in spec
     assert "sourceNamespaces" not in spec and "roles" not in spec
     blacklist = spec["namespaceResourceBlacklist"]
     for group, kind in [("external-secrets.io", "SecretStore"), ("external-secrets.io", "ClusterSecretStore"),
@@ -414,8 +440,14 @@ def test_project_limits_sources_destinations_and_kinds(stack: str, env: str) -> 
         assert denies(blacklist, group, kind), (group, kind)
     assert {"group": "generators.external-secrets.io", "kind": "*"} in blacklist
     for group, kind in [("external-secrets.io", "ExternalSecret"), ("networking.k8s.io", "NetworkPolicy"),
-                        ("apps", "Deployment"), ("", "Service"), ("", "ServiceAccount"), ("", "ConfigMap")]:
+                        ("apps", "Deployment"), ("", "Service"), ("", "ServiceAccount")]:
         assert not denies(blacklist, group, kind), (group, kind)
+        assert {"group": group, "kind": kind} in spec["namespaceResourceWhitelist"], (group, kind)
+    for group, kind in [("networking.k8s.io", "Ingress"), ("gateway.networking.k8s.io", "HTTPRoute"),
+                        ("gateway.networking.k8s.io", "Gateway"), ("", "ConfigMap"), ("", "Secret"), ("", "Pod"),
+                        ("example.com", "SomeFutureKind")]:
+        assert {"group": group, "kind": kind} not in spec["namespaceResourceWhitelist"], (group, kind)
+    assert not any("*" in (w["group"] + w["kind"]) for w in spec["namespaceResourceWhitelist"])
     assert spec["orphanedResources"]["warn"] is True
     windows = {str(k): v for k, v in settings.argocd.sync_windows.items()}.get(env, [])
     assert len(spec.get("syncWindows", [])) == len(windows)
@@ -578,8 +610,9 @@ def test_committed_stack_files_configure_argocd(stack: str) -> None:
 
 def test_docs_cover_the_component() -> None:
     text = (ROOT / "docs" / "argocd.md").read_text()
-    for word in ("createSecret", "redis-ha", "preserveResourcesOnDeletion", "role:readonly", "sync window",
-                 "namespaceResourceBlacklist", "platform/argocd/repo-credential", "items 5"):
+    for word in ("createSecret", "redis-ha", "preserveResourcesOnDeletion", "policy.default: \"\"", "sync window",
+                 "namespaceResourceBlacklist", "namespaceResourceWhitelist", "requireOverridePrivilegeForRevisionSync",
+                 "platform/argocd/repo-credential", "items 5"):
         assert word in text, word
     assert "10.1.1" not in text  # versions live in components/versions.py only
     assert all(isinstance(p, Path) for p in [CHART_DIR, CRD_DIR])

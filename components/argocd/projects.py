@@ -7,10 +7,15 @@ A project named after its environment lets its applications:
 * create no cluster-scoped object at all (``clusterResourceWhitelist: []``), which already
   refuses ClusterSecretStores, ClusterExternalSecrets, ClusterGenerators, ClusterRoles,
   ClusterRoleBindings, webhooks, CRDs and namespaces;
-* create none of the namespaced kinds that would step around the platform's isolation
-  (``namespaceResourceBlacklist``, DENIED_KINDS below). ``ExternalSecret`` stays allowed
+* create only the namespaced kinds the GitOps tree needs (``namespaceResourceWhitelist``,
+  ALLOWED_KINDS below; a test renders every overlay and compares): Ingress and Gateway routes,
+  any CRD installed later and every other kind are refused. ``ExternalSecret`` is allowed
   (through the environment's ClusterSecretStores only, which refuse other namespaces), and so
-  do NetworkPolicies (each app opens what it needs on top of the namespace's default-deny).
+  are NetworkPolicies (each app opens what it needs on top of the namespace's default-deny);
+  what a Service, a pod or a route may say inside an allowed kind is admission's
+  (components/admission.py);
+* and, should the whitelist ever grow, still none of the kinds that would step around the
+  platform's isolation (``namespaceResourceBlacklist``, DENIED_KINDS below: Argo CD applies both).
 
 Sync windows come from ``argocd.syncWindows`` (production change windows); orphaned resources
 (objects in the namespace no application manages) raise a warning.
@@ -37,6 +42,29 @@ class DeniedKind:
 
     def manifest(self) -> dict[str, str]:
         return {"group": self.group, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class AllowedKind:
+    """A namespaced kind the GitOps tree renders, and what it is for."""
+
+    group: str
+    kind: str
+    reason: str
+
+    def manifest(self) -> dict[str, str]:
+        return {"group": self.group, "kind": self.kind}
+
+
+# Exactly what `kubectl kustomize` renders from gitops/apps/*/overlays/* (tests/test_gitops_isolation.py).
+ALLOWED_KINDS: tuple[AllowedKind, ...] = (
+    AllowedKind("apps", "Deployment", "the apps' workloads"),
+    AllowedKind("", "Service", "each app's ClusterIP Service (admission refuses externalIPs, NodePort and LoadBalancer)"),
+    AllowedKind("", "ServiceAccount", "each app's own identity (admission binds pods to their app's account)"),
+    AllowedKind("policy", "PodDisruptionBudget", "keeps each app available through node drains"),
+    AllowedKind("networking.k8s.io", "NetworkPolicy", "each app opens its port on top of the namespace's default-deny"),
+    AllowedKind("external-secrets.io", "ExternalSecret", "the app's values, through its environment's stores only"),
+)
 
 
 DENIED_KINDS: tuple[DeniedKind, ...] = (
@@ -92,6 +120,7 @@ def app_project(environment: str, settings: StackConfig) -> dict[str, Any]:
         "sourceRepos": [settings.gitops.repo_url],
         "destinations": [{"server": names.IN_CLUSTER, "namespace": environment}],
         "clusterResourceWhitelist": [],
+        "namespaceResourceWhitelist": [k.manifest() for k in ALLOWED_KINDS],
         "namespaceResourceBlacklist": [d.manifest() for d in DENIED_KINDS],
         "orphanedResources": {
             "warn": True,

@@ -1,12 +1,14 @@
 """Argo CD RBAC (``argocd-rbac-cm``) as a pure function of the config.
 
-Everyone who signs in through SSO falls back to ``role:readonly`` (``policy.default``).
-Each environment hosted by the stack gets ``role:<env>``, scoped to the objects of that
-environment's project (``<env>/*``) only: read, sync, run resource actions (restart,
-scale...) and read logs. It cannot update or delete applications (the ApplicationSet
-owns them), override their source, or touch projects, repositories, clusters, accounts
-or certificates. The config's ``rbacGroups`` bind SSO groups to those roles and
-``adminGroups`` to the built-in ``role:admin`` (the local admin user is disabled).
+No default role (``policy.default`` empty): signing in through SSO grants nothing, so a
+user sees only what a group of theirs is bound to. Each environment hosted by the stack gets
+``role:<env>``, scoped to the objects of that environment's project (``<env>/*``) only: read,
+sync, run resource actions (restart, scale...) and read logs. It cannot update or delete
+applications (the ApplicationSet owns them), override their source or revision (argocd-cm's
+``application.sync.requireOverridePrivilegeForRevisionSync``: syncing to another revision
+needs ``override``, which only ``role:admin`` holds), or touch projects, repositories,
+clusters, accounts or certificates. The config's ``rbacGroups`` bind SSO groups to those
+roles and ``adminGroups`` to the built-in ``role:admin`` (the local admin user is disabled).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Sequence
 
 from components.config import ArgoCdConfig
 
-READONLY_ROLE = "role:readonly"
+NO_DEFAULT_ROLE = ""  # policy.default: an SSO user bound to no role sees nothing
 ADMIN_ROLE = "role:admin"
 # (resource, action) pairs an environment's role is allowed on `<env>/*`.
 ENVIRONMENT_GRANTS: tuple[tuple[str, str], ...] = (
@@ -51,7 +53,7 @@ def policy_csv(cfg: ArgoCdConfig, environments: Sequence[str]) -> str:
 def rbac_values(cfg: ArgoCdConfig, environments: Sequence[str]) -> dict[str, str]:
     """The chart's ``configs.rbac`` (copied into argocd-rbac-cm)."""
     return {
-        "policy.default": READONLY_ROLE,
+        "policy.default": NO_DEFAULT_ROLE,
         "policy.csv": policy_csv(cfg, environments),
         "policy.matchMode": "glob",
         "scopes": "[groups]",

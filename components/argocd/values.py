@@ -83,6 +83,9 @@ def argocd_cm(cfg: ArgoCdConfig) -> dict[str, str]:
         "admin.enabled": "false",
         "exec.enabled": "false",
         "users.anonymous.enabled": "false",
+        # Syncing to a revision other than the Application's needs `override` (Argo CD 3.2+), which
+        # no environment role holds: production follows its configured revision, nothing else.
+        "application.sync.requireOverridePrivilegeForRevisionSync": "true",
         "oidc.config": oidc_config(cfg),
         # gitops/apps/payments renders its Helm chart through Kustomize's helmCharts (docs/gitops.md).
         "kustomize.buildOptions": "--enable-helm",
