@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import pulumi
 
+from components.admission import TenantAdmission
 from components.argocd import ArgoCD
 from components.aws_secrets import AwsSecrets
 from components.config import PlatformConfig
@@ -112,6 +113,13 @@ class Platform(pulumi.ComponentResource):
             vault_dependencies=[self.vault.release, *([self.vault_config] if self.vault_config else [])],
             opts=pulumi.ResourceOptions(parent=self),
         )
+        # Admission policies binding every tenant object to its own app, in force before Argo CD syncs anything.
+        self.admission = TenantAdmission(
+            "tenant-admission",
+            settings=settings,
+            k8s_provider=self.k8s_provider,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         # Argo CD: the pinned release, its own secrets through the `platform-aws` store, one AppProject
         # and ApplicationSet per environment reading <gitops.path>/apps/<app>/overlays/<env>.
         self.argocd = ArgoCD(
@@ -122,6 +130,7 @@ class Platform(pulumi.ComponentResource):
             environment_namespaces={env: ns.by_name[env] for env in settings.environments},
             eso_release=self.external_secrets.release,
             stores=self.external_secrets.store_resources,
+            admission=self.admission,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespaces = sorted(ns.by_name)

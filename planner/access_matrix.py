@@ -12,6 +12,7 @@ from typing import Any
 
 from components.config import StackConfig
 from planner.access_cell import AccessCell
+from planner.admission import admission_access_matrix
 from planner.iam_access import aws_access_matrix
 from planner.vault_access import vault_access_matrix
 
@@ -19,6 +20,8 @@ Resources = Sequence[Mapping[str, Any]]
 MATRIX_SOURCES: tuple[tuple[str, Callable[[Resources, StackConfig], list[AccessCell]]], ...] = (
     ("aws", lambda resources, _settings: aws_access_matrix(resources)),
     ("vault", vault_access_matrix),
+    # What a pod of each app may become: the service accounts and Secrets admission lets it take.
+    ("kubernetes", admission_access_matrix),
 )
 
 
@@ -27,7 +30,11 @@ def access_cells(resources: Resources, settings: StackConfig) -> list[AccessCell
 
 
 def _markdown(cells: Sequence[AccessCell]) -> str:
-    lines = ["# Access matrix", "", "Derived from the registered policies and roles; `yes` = the principal can read the path.", ""]
+    lines = [
+        "# Access matrix", "",
+        "Derived from the registered policies and roles; `yes` = the principal can read the path (kubernetes: can run as",
+        "the service account, or mount the Secret).", "",
+    ]
     for backend, _ in MATRIX_SOURCES:
         mine = [c for c in cells if c.backend == backend]
         lines += [f"## {backend}", ""]
@@ -46,9 +53,11 @@ def _markdown(cells: Sequence[AccessCell]) -> str:
     lines += [
         "## Inside a namespace",
         "",
-        "The Kubernetes Secrets ESO writes (`<app>-secrets` in each environment namespace) are readable by any pod",
-        "of that namespace that mounts them: the namespace is the boundary there, not the app. Across",
-        "namespaces, the stores' `conditions` and the Vault and IAM grants above keep each environment apart.",
+        "`pods:<env>:<app>` are the pods an app's Application can create (admission holds its workloads to its",
+        "own app label). The kubernetes section evaluates the registered ValidatingAdmissionPolicies: such a pod runs",
+        "only as its app's service account (so it logs in to Vault, or assumes IAM roles, only as that app) and",
+        "mounts only its app's Secret. Across namespaces, the stores' `conditions` and the Vault and IAM grants",
+        "above keep each environment apart.",
         "",
     ]
     return "\n".join(lines)

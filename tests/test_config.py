@@ -162,6 +162,17 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
      "platform:vault.login.previewRole", "must differ from vault.login.role"),
     ("preview login role not a name", lambda c: c["platform:vault"].update(login={"previewRole": "Preview_CI"}),
      "platform:vault.login.previewRole", "use a lowercase name other than vault.login.role"),
+    ("app exposed as an unknown service type", lambda c: c["platform:environments"]["staging"]["apps"][0].update(expose="ExternalName"),
+     "platform:environments.staging.apps[0].expose", "use `NodePort` or `LoadBalancer`"),
+    ("environment domain not a DNS name", lambda c: c["platform:environments"]["staging"].update(domain="Staging Example"),
+     "platform:environments.staging.domain", "use a lowercase DNS domain"),
+    ("environment domain below another's", lambda c: (
+        c["platform:environments"]["development"].update(domain="example.com"),
+        c["platform:environments"]["staging"].update(domain="staging.example.com")),
+     "platform:environments.staging.domain", "development's routes could claim its hosts"),
+    ("node isolation label key not a label key",
+     lambda c: c["platform:environments"]["staging"].update(nodeIsolation={"labelKey": "bad key", "labelValue": "staging"}),
+     "platform:environments.staging.nodeIsolation.labelKey", "use a Kubernetes label key"),
 ]
 
 

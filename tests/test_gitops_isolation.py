@@ -1,18 +1,23 @@
-"""The GitOps tree against the AppProjects' allowlist (issue 16, item 2).
+"""The GitOps tree against the AppProjects' allowlist and the admission policies (issue 16, items 1 and 2).
 
 Every overlay of every app of every environment is rendered as Argo CD renders it (the
 ``render`` fixture of tests/test_gitops_tree.py: ``kubectl kustomize``, skipped with a reason
 when kubectl is missing) and the kinds it yields are compared with the projects'
 ``namespaceResourceWhitelist``: the list holds exactly what the tree needs, so an Ingress, a
-ConfigMap or any later CRD stays refused until a reviewed change adds it.
+ConfigMap or any later CRD stays refused until a reviewed change adds it. Every rendered object,
+as Argo CD applies it, and every pod its templates make pass the admission policies.
 """
 
 from __future__ import annotations
 
 import pytest
 
+from components.admission.policies import admission_policies
 from components.argocd.projects import ALLOWED_KINDS, DENIED_KINDS
-from tests.test_gitops_tree import DEPLOYED, Deployed, Render, render  # noqa: F401  (the fixture)
+from planner.admission import BoundPolicy, admission_denials
+from tests.conftest import stack_settings
+from tests.test_admission import tracked
+from tests.test_gitops_tree import DEPLOYED, Deployed, Render, pod_templates, render  # noqa: F401  (the fixture)
 
 
 def _group(api_version: str) -> str:
@@ -37,3 +42,20 @@ def test_no_whitelisted_kind_is_also_denied() -> None:
     for kind in ALLOWED_KINDS:
         assert (kind.group, kind.kind) not in denied and kind.group not in denied_groups, kind
         assert kind.reason
+
+
+@pytest.mark.parametrize("deployed", DEPLOYED, ids=str)
+def test_everything_an_overlay_renders_passes_admission_as_argo_cd_applies_it(render: Render, deployed: Deployed) -> None:  # noqa: F811
+    """The tree stays deployable: each object with its Application's tracking annotation, and each pod its templates make."""
+    policies = [BoundPolicy(p.name, p.policy()["spec"], frozenset([deployed.env]))
+                for p in admission_policies(stack_settings(deployed.stack))]
+    objects = render(deployed)
+    for obj in objects:
+        applied = tracked(obj, deployed.env, deployed.app.name)
+        assert admission_denials(policies, applied, deployed.env) == [], f"{deployed}: {obj['kind']}/{obj['metadata']['name']}"
+    templates = pod_templates(objects)
+    assert templates
+    for name, template in templates:
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": dict(template["metadata"]),
+               "spec": {"serviceAccountName": "default", **template["spec"]}}  # the API server's default when unset
+        assert admission_denials(policies, pod, deployed.env) == [], f"{deployed}: pods of {name}"

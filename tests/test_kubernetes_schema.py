@@ -13,7 +13,8 @@ from policies.realistic import RealisticValues
 from tests.conftest import STACKS, stack_config_objects
 
 BUILT_IN_GROUPS = ("kubernetes:core/", "kubernetes:apps/", "kubernetes:batch/", "kubernetes:networking.k8s.io/",
-                   "kubernetes:policy/", "kubernetes:rbac.authorization.k8s.io/", "kubernetes:storage.k8s.io/")
+                   "kubernetes:policy/", "kubernetes:rbac.authorization.k8s.io/", "kubernetes:storage.k8s.io/",
+                   "kubernetes:admissionregistration.k8s.io/")
 
 
 @pytest.mark.parametrize("stack", STACKS)

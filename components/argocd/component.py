@@ -59,6 +59,7 @@ class ArgoCD(pulumi.ComponentResource):
         environment_namespaces: Mapping[str, k8s.core.v1.Namespace],
         eso_release: pulumi.Resource,
         stores: Mapping[str, pulumi.Resource],
+        admission: pulumi.Resource | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:argocd:ArgoCD", name, None, opts)
@@ -109,7 +110,9 @@ class ArgoCD(pulumi.ComponentResource):
             self.projects[env] = self._custom_resource(
                 f"argocd-project-{env}", app_project(env, settings), opts_after(self.release, env_ns)
             )
-            needs: Sequence[pulumi.Resource] = [self.release, self.projects[env], env_ns, *environment_stores(env, stores)]
+            # `admission` (TenantAdmission): no Application exists before the API server enforces its policies.
+            needs: Sequence[pulumi.Resource] = [self.release, self.projects[env], env_ns, *environment_stores(env, stores),
+                                                *([admission] if admission else [])]
             self.application_sets[env] = self._custom_resource(
                 f"argocd-appset-{env}", application_set(env, settings), opts_after(*needs)
             )

@@ -15,7 +15,7 @@ them, the rules across sections and the entry points. Import from the package.
 from components.config.argocd import ArgoCdConfig, ArgoCdSyncWindow
 from components.config.aws import AwsConfig
 from components.config.cluster import ClusterConfig
-from components.config.environments import AppConfig, EnvironmentConfig, SecretSpec
+from components.config.environments import AppConfig, EnvironmentConfig, NodeIsolation, SecretSpec
 from components.config.errors import ConfigError, ConfigIssue
 from components.config.external_secrets import ExternalSecretsConfig, SealedSecretsConfig, WorkloadSizing
 from components.config.gitops import GitOpsConfig
@@ -37,6 +37,7 @@ __all__ = [
     "EnvironmentConfig",
     "ExternalSecretsConfig",
     "GitOpsConfig",
+    "NodeIsolation",
     "PlatformConfig",
     "SealedSecretsConfig",
     "SecretSpec",

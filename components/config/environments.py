@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from components.config.errors import _FIX_HINTS, ConfigIssue
-from components.config.types import DnsLabel, Duration, _Model
+from components.config.types import DnsLabel, DnsName, Duration, _Model
 
 # App names stay short so that derived names (`<app>-secrets`, `<env>-<app>` Vault
 # roles, `<env>/<app>/<key>` AWS names) stay within Kubernetes' 63-character limit.
@@ -47,6 +47,8 @@ class AppConfig(_Model):
     """Name of the Kubernetes Secret ESO writes for the app in its namespace (default `<app>-secrets`); unique per environment."""
     secrets: Annotated[list[SecretSpec], Field(min_length=1)]
     """The secrets the app reads."""
+    expose: Literal["NodePort", "LoadBalancer"] | None = None
+    """Service type the app may use beyond `ClusterIP` (`NodePort` or `LoadBalancer`); admission refuses any other app's."""
 
     @property
     def service_account_name(self) -> str:
@@ -58,6 +60,20 @@ class AppConfig(_Model):
         return self.secret_name or f"{self.name}-secrets"
 
 
+_LABEL_PREFIX = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
+LabelKey = Annotated[str, Field(pattern="^" + _LABEL_PREFIX + r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", max_length=316)]
+LabelValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", max_length=63)]
+
+
+class NodeIsolation(_Model):
+    """Nodes reserved for one environment of a shared cluster: labelled and tainted `<labelKey>=<labelValue>:NoSchedule`."""
+
+    label_key: LabelKey
+    """Node label and taint key marking the environment's nodes, such as `platform.secrets/environment`."""
+    label_value: LabelValue
+    """Its value on the environment's nodes, such as `staging`."""
+
+
 class EnvironmentConfig(_Model):
     """An environment hosted by this stack: one namespace, its apps and sync behaviour."""
 
@@ -67,6 +83,10 @@ class EnvironmentConfig(_Model):
     """How often ESO re-reads each secret (`15m`, `1h`)."""
     apps: Annotated[list[AppConfig], Field(min_length=1)]
     """The environment's applications."""
+    node_isolation: NodeIsolation | None = None
+    """Run the environment's pods only on its own nodes (admission requires the node selector and toleration)."""
+    domain: DnsName | None = None
+    """DNS domain of the environment's routes: Ingress and Gateway API route hosts must be it or below it (none: no route admitted)."""
 
 
 # What must be unique per app within an environment: (config key, the app's value, why, fix).
@@ -135,4 +155,19 @@ def _source_issues(spath: str, secret: SecretSpec) -> list[ConfigIssue]:
     if secret.source != "config" and secret.config_key is not None:
         issues.append(ConfigIssue(f"{spath}.configKey", f"applies only to source config, not {secret.source}",
                                   "remove it"))
+    return issues
+
+
+def _domain_issues(environments: dict[str, EnvironmentConfig]) -> list[ConfigIssue]:
+    """Environments of one cluster never share routes: no domain equals, or lies below, another's."""
+    issues: list[ConfigIssue] = []
+    domains = {env: cfg.domain for env, cfg in environments.items() if cfg.domain}
+    for env, domain in domains.items():
+        for other, other_domain in domains.items():
+            if other != env and (domain == other_domain or domain.endswith("." + other_domain)):
+                issues.append(ConfigIssue(
+                    f"environments.{env}.domain",
+                    f"is {'the domain' if domain == other_domain else 'below the domain'} of {other}, so {other}'s routes could claim its hosts",
+                    "give every environment of the stack its own domain, none below another's (e.g. dev.example.com and staging.example.com)",
+                ))
     return issues

@@ -19,6 +19,7 @@ SYSTEM_NAMESPACES = ("vault", "argocd", "external-secrets")
 
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
+DnsName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$", max_length=253)]
 
 
 def _check_cidr(value: str) -> str:
