@@ -43,7 +43,7 @@ ENV_STACKS = [(stack, env) for stack in STACKS for env in stack_config_objects(s
 PASSTHROUGH: set[tuple[str, ...]] = {("configs", "cm")}
 # argocd-cm keys this platform sets, each documented in Argo CD's argocd-cm.yaml reference.
 ARGOCD_CM_KEYS = {"url", "admin.enabled", "exec.enabled", "users.anonymous.enabled", "oidc.config", "kustomize.buildOptions",
-                  "application.sync.requireOverridePrivilegeForRevisionSync"}
+                  "application.sync.requireOverridePrivilegeForRevisionSync", "application.resourceTrackingMethod"}
 # (section path, container-security key, pod-security key or None for global.securityContext)
 WORKLOADS = (
     (("controller",), "containerSecurityContext", None),
@@ -304,6 +304,8 @@ def test_syncing_another_revision_needs_override_which_no_environment_role_holds
     """Production's deployers sync only the Application's own revision (Argo CD 3.2+ setting)."""
     values = argocd_values(stack_settings(stack))
     assert values["configs"]["cm"]["application.sync.requireOverridePrivilegeForRevisionSync"] == "true"
+    # Admission reads each object's Application from the tracking annotation Argo CD writes.
+    assert values["configs"]["cm"]["application.resourceTrackingMethod"] == "annotation"
     rows = [[c.strip() for c in row] for row in csv.reader(values["configs"]["rbac"]["policy.csv"].splitlines()) if row]
     assert not [r for r in rows if r[0] == "p" and r[3] in ("override", "*")]
     assert {r[2] for r in rows if r[0] == "g" and r[1] in stack_settings(stack).argocd.admin_groups} == {"role:admin"}

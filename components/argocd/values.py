@@ -86,6 +86,9 @@ def argocd_cm(cfg: ArgoCdConfig) -> dict[str, str]:
         # Syncing to a revision other than the Application's needs `override` (Argo CD 3.2+), which
         # no environment role holds: production follows its configured revision, nothing else.
         "application.sync.requireOverridePrivilegeForRevisionSync": "true",
+        # The admission policies (components/admission/) read each object's owner from this annotation,
+        # which Argo CD writes over whatever a manifest says: pinned rather than left to the default.
+        "application.resourceTrackingMethod": "annotation",
         "oidc.config": oidc_config(cfg),
         # gitops/apps/payments renders its Helm chart through Kustomize's helmCharts (docs/gitops.md).
         "kustomize.buildOptions": "--enable-helm",
