@@ -43,7 +43,7 @@ _FIX_HINTS = {
     "adminRoleArns": "list IAM role ARNs such as `arn:aws:iam::<account>:role/platform-deployer`",
     "breakGlassRoleArns": "list emergency roles of aws.adminRoleArns, such as `arn:aws:iam::<account>:role/platform-break-glass`",
     "apps": "list at least one app",
-    "apiServerCidrs": "use networks such as `10.0.0.0/16` (host bits zero)",
+    "apiServerCidrs": "list the EKS control-plane subnets (`aws eks describe-cluster` resourcesVpcConfig.subnetIds), such as `10.10.255.0/28`",
     "secretRecoveryWindowDays": "use 7 to 30 days (prod: 30)",
     "alarmEmails": "list e-mail addresses such as `platform-oncall@example.com`",
     "apiEndpoint": "use an https:// URL without a path, such as `https://vault.platform-dev.example.com:8200`",
