@@ -503,7 +503,8 @@ def test_application_set_lists_the_environments_apps_and_templates_one_applicati
     app_spec = template["spec"]
     assert app_spec["project"] == env == app_project(env, settings)["metadata"]["name"]
     assert app_spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": env}
-    assert app_spec["source"] == {"repoURL": settings.gitops.repo_url, "targetRevision": settings.gitops.revision,
+    revision = settings.environments[env].revision or settings.gitops.revision
+    assert app_spec["source"] == {"repoURL": settings.gitops.repo_url, "targetRevision": revision,
                                   "path": f"{settings.gitops.path}/apps/{{{{.app}}}}/overlays/{env}"}
     assert "finalizers" not in template["metadata"]  # deleting one Application by hand never cascades
 

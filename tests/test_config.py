@@ -172,6 +172,8 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
         c["platform:environments"]["development"].update(domain="example.com"),
         c["platform:environments"]["staging"].update(domain="staging.example.com")),
      "platform:environments.staging.domain", "development's routes could claim its hosts"),
+    ("approver not a github handle", lambda c: c["platform:environments"]["staging"].update(approvers=["staging team"]),
+     "platform:environments.staging.approvers[0]", "list GitHub users or teams"),
     ("node isolation label key not a label key",
      lambda c: c["platform:environments"]["staging"].update(nodeIsolation={"labelKey": "bad key", "labelValue": "staging"}),
      "platform:environments.staging.nodeIsolation.labelKey", "use a Kubernetes label key"),

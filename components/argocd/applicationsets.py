@@ -4,7 +4,8 @@ A List generator over the environment's apps from the stack config, not a Git-di
 generator: an app folder without the Vault, AWS and ESO setup the config drives must not
 become an Application. Each element renders one Application ``<env>-<app>`` in the
 environment's project, deploying ``<gitops.path>/apps/<app>/overlays/<env>`` from the GitOps
-repository's configured revision into the environment's namespace.
+repository's revision for that environment (``environments.<env>.revision``, production's own
+protected branch or tag, else ``gitops.revision``) into the environment's namespace.
 
 * Go templates with ``missingkey=error``: a typo in the template fails instead of rendering
   an empty path.
@@ -87,7 +88,7 @@ def application_set(environment: str, settings: StackConfig) -> dict[str, Any]:
                     "project": project_name(environment),
                     "source": {
                         "repoURL": settings.gitops.repo_url,
-                        "targetRevision": settings.gitops.revision,
+                        "targetRevision": env_cfg.revision or settings.gitops.revision,
                         "path": source_path(settings.gitops.path, environment),
                     },
                     "destination": {"server": names.IN_CLUSTER, "namespace": environment},

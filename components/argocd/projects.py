@@ -129,6 +129,9 @@ def app_project(environment: str, settings: StackConfig) -> dict[str, Any]:
     }
     if windows:
         spec["syncWindows"] = [sync_window(w) for w in windows]
+    keys = settings.environments[environment].signature_keys
+    if keys:  # Argo CD then syncs only commits signed by one of them (public keys: gitops.gpgPublicKeys)
+        spec["signatureKeys"] = [{"keyID": key} for key in keys]
     return {
         "apiVersion": names.API_VERSION,
         "kind": names.APP_PROJECT_KIND,

@@ -141,6 +141,8 @@ def argocd_values(settings: StackConfig) -> dict[str, Any]:
             "rbac": rbac_values(cfg, environments),
             # Argo CD creates argocd-secret itself (session signing key only); the chart holds nothing.
             "secret": {"createSecret": False},
+            # Public keys the AppProjects' signatureKeys verify commits with (argocd-gpg-keys-cm).
+            "gpg": {"keys": dict(sorted(settings.gitops.gpg_public_keys.items()))},
         },
         "controller": {
             "replicas": 1,

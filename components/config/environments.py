@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Annotated, Literal
 
 from pydantic import Field
@@ -60,6 +60,8 @@ class AppConfig(_Model):
         return self.secret_name or f"{self.name}-secrets"
 
 
+CodeOwner = Annotated[str, Field(pattern=r"^@[A-Za-z0-9](-?[A-Za-z0-9])*(/[A-Za-z0-9._-]+)?$", max_length=140)]
+GpgKeyId = Annotated[str, Field(pattern=r"^[0-9A-F]{16}$")]
 _LABEL_PREFIX = r"([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?"
 LabelKey = Annotated[str, Field(pattern="^" + _LABEL_PREFIX + r"[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", max_length=316)]
 LabelValue = Annotated[str, Field(pattern=r"^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$", max_length=63)]
@@ -83,6 +85,12 @@ class EnvironmentConfig(_Model):
     """How often ESO re-reads each secret (`15m`, `1h`)."""
     apps: Annotated[list[AppConfig], Field(min_length=1)]
     """The environment's applications."""
+    revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=255)] | None = None
+    """Branch or tag the environment's Applications follow (default `gitops.revision`); production must name its own."""
+    approvers: list[CodeOwner] = []
+    """GitHub users or teams (`@org/team`) that own the environment's overlay folders in the generated CODEOWNERS."""
+    signature_keys: list[GpgKeyId] = []
+    """GnuPG key IDs (16 hex digits) of `gitops.gpgPublicKeys`: the environment's AppProject syncs only commits signed by one of them."""
     node_isolation: NodeIsolation | None = None
     """Run the environment's pods only on its own nodes (admission requires the node selector and toleration)."""
     domain: DnsName | None = None
@@ -170,4 +178,25 @@ def _domain_issues(environments: dict[str, EnvironmentConfig]) -> list[ConfigIss
                     f"is {'the domain' if domain == other_domain else 'below the domain'} of {other}, so {other}'s routes could claim its hosts",
                     "give every environment of the stack its own domain, none below another's (e.g. dev.example.com and staging.example.com)",
                 ))
+    return issues
+
+
+PRODUCTION = "production"
+
+
+def _git_trust_issues(environments: dict[str, EnvironmentConfig], default_revision: str, gpg_keys: Collection[str]) -> list[ConfigIssue]:
+    """Production follows a revision of its own; an environment verifies only keys Argo CD holds."""
+    issues: list[ConfigIssue] = []
+    production = environments.get(PRODUCTION)
+    if production is not None and (production.revision or default_revision) == default_revision:
+        issues.append(ConfigIssue(
+            f"environments.{PRODUCTION}.revision",
+            "is not set apart from gitops.revision, so every merge to the shared branch reaches production",
+            "name production's own protected branch or release tag, such as `production`",
+        ))
+    for env, cfg in environments.items():
+        for i, key in enumerate(cfg.signature_keys):
+            if key not in gpg_keys:
+                issues.append(ConfigIssue(f"environments.{env}.signatureKeys[{i}]", "is not a key of gitops.gpgPublicKeys",
+                                          "add the key's public block to gitops.gpgPublicKeys (`gpg --export --armor <key id>`)"))
     return issues

@@ -18,3 +18,8 @@ class GitOpsConfig(_Model):
     """Branch, tag or commit Argo CD follows."""
     path: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$")] = "gitops"
     """Folder of the GitOps tree inside the repository."""
+    gpg_public_keys: dict[
+        Annotated[str, Field(pattern=r"^[0-9A-F]{16}$")],
+        Annotated[str, Field(pattern=r"^-----BEGIN PGP PUBLIC KEY BLOCK-----\n[\s\S]+\n-----END PGP PUBLIC KEY BLOCK-----\n?$", max_length=20000)],
+    ] = {}
+    """GnuPG key ID -> public key block (`gpg --export --armor`), given to Argo CD for the environments' `signatureKeys`."""

@@ -17,7 +17,7 @@ from pydantic import Field, ValidationError
 from components.config.argocd import ArgoCdConfig, _argocd_issues
 from components.config.aws import AwsConfig
 from components.config.cluster import ClusterConfig
-from components.config.environments import EnvironmentConfig, _domain_issues, _environment_issues
+from components.config.environments import EnvironmentConfig, _domain_issues, _environment_issues, _git_trust_issues
 from components.config.errors import _FIX_HINTS, ConfigError, ConfigIssue, _issue_from_pydantic
 from components.config.external_secrets import ExternalSecretsConfig
 from components.config.gitops import GitOpsConfig
@@ -103,6 +103,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
             )
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_domain_issues(dict(cfg.environments)))
+    issues.extend(_git_trust_issues(dict(cfg.environments), cfg.gitops.revision, list(cfg.gitops.gpg_public_keys)))
     issues.extend(_vault_issues(cfg.vault))
     issues.extend(_cluster_issues(cfg))
     issues.extend(_deployer_issues(cfg))
