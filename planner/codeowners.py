@@ -60,8 +60,8 @@ def codeowners(settings: Mapping[str, StackConfig]) -> str:
                 deployed.setdefault((s.gitops.path, app.name), []).append(env)
                 rules[f"/{gitops.overlay_dir(s, app.name, env)}/"] = list(cfg.approvers)
         rules[f"/Pulumi.{stack}.yaml"] = _strictest(approvers, list(s.environments))
-    for (path, app), envs in deployed.items():
-        rules[f"/{path}/apps/{app}/base/"] = _strictest(approvers, envs)
+    for (path, app_name), envs in deployed.items():
+        rules[f"/{path}/apps/{app_name}/base/"] = _strictest(approvers, envs)
     for path in sorted({s.gitops.path for s in settings.values()}):
         rules[f"/{path}/charts/"] = _strictest(approvers, list(approvers))
     rules["/.github/"] = _strictest(approvers, list(approvers))  # this file and the workflows: no owner edits itself out
