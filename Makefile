@@ -43,9 +43,10 @@ plans: venv
 policy: venv
 	$(PY) -m policies.runner --plan $(or $(PLAN),build/plan/$(STACK)/resources.json) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
 
-## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file.
+## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/, and .github/CODEOWNERS, from every stack file.
 gitops: venv
 	$(PY) -m planner.gitops
+	$(PY) -m planner.codeowners
 
 ## Benchmark the program under the mocks against the mock runtime's floor (sizes: apps per environment).
 bench: venv
