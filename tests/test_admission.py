@@ -384,3 +384,22 @@ def test_cel_literals_are_exact() -> None:
     assert cel({"b": ["x", "y\"z"], "a": True}) == '{"a": true, "b": ["x", "y\\"z"]}'
     with pytest.raises(TypeError):
         cel(1.5)
+
+
+# --- Argo CD settles (item 8) -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_object_the_program_puts_in_an_environment_namespace_is_known_to_its_project(
+    recording: Callable[..., Recording], stack: str
+) -> None:
+    """No orphaned-resource warning for the program's own objects: each is in its project's ignore list."""
+    from components.argocd.projects import app_project
+    from planner.artifacts import is_kubernetes_object
+
+    settings = stack_settings(stack)
+    for env in settings.environments:
+        placed = {(r["type"].split(":")[1].split("/")[0].replace("core", ""), r["type"].rsplit(":", 1)[-1], r["inputs"]["metadata"]["name"])
+                  for r in recording(stack).resources
+                  if is_kubernetes_object(r) and (r["inputs"].get("metadata") or {}).get("namespace") == env}
+        ignored = {(i["group"], i["kind"], i["name"]) for i in app_project(env, settings)["spec"]["orphanedResources"]["ignore"]}
+        assert placed == ignored, env

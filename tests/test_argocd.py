@@ -451,6 +451,9 @@ def test_project_limits_sources_destinations_and_kinds(stack: str, env: str) -> 
         assert {"group": group, "kind": kind} not in spec["namespaceResourceWhitelist"], (group, kind)
     assert not any("*" in (w["group"] + w["kind"]) for w in spec["namespaceResourceWhitelist"])
     assert spec["orphanedResources"]["warn"] is True
+    # Every object the program itself puts in the namespace is known, so no Application warns about it.
+    assert spec["orphanedResources"]["ignore"] == [{"group": "networking.k8s.io", "kind": "NetworkPolicy", "name": "default-deny"},
+                                                   {"group": "", "kind": "ConfigMap", "name": "vault-ca"}]
     windows = {str(k): v for k, v in settings.argocd.sync_windows.items()}.get(env, [])
     assert len(spec.get("syncWindows", [])) == len(windows)
     for window, configured in zip(spec.get("syncWindows", []), windows, strict=True):
@@ -500,6 +503,9 @@ def test_application_set_lists_the_environments_apps_and_templates_one_applicati
     assert spec["syncPolicy"] == {"preserveResourcesOnDeletion": True}
     template = spec["template"]
     assert template["metadata"]["name"] == f"{env}-{{{{.app}}}}"
+    # Argo CD settles: server-side diff, so API-server defaults and other managers' fields are no drift.
+    assert template["metadata"]["annotations"] == {"argocd.argoproj.io/compare-options": "ServerSideDiff=true"}
+    assert "ServerSideApply=true" in template["spec"]["syncPolicy"]["syncOptions"]
     app_spec = template["spec"]
     assert app_spec["project"] == env == app_project(env, settings)["metadata"]["name"]
     assert app_spec["destination"] == {"server": "https://kubernetes.default.svc", "namespace": env}

@@ -26,6 +26,11 @@ from components.argocd.projects import project_name
 from components.config import StackConfig
 
 GO_TEMPLATE_OPTIONS = ["missingkey=error"]
+# Server-side diff: Argo CD compares the API server's dry-run of its apply with the live object, so
+# fields the API server defaults (ExternalSecret remoteRef strategies, Service clusterIPs) or other
+# field managers own (Reloader's pod-template annotation) never show as drift; with ServerSideApply
+# alone such fields leave Applications OutOfSync forever (argoproj/argo-cd#22151).
+COMPARE_OPTIONS = {"argocd.argoproj.io/compare-options": "ServerSideDiff=true"}
 SYNC_OPTIONS = [
     "CreateNamespace=false",  # the program creates namespaces, with their labels and default-deny policy
     "ServerSideApply=true",  # no last-applied annotation size limit; fields other controllers own stay theirs
@@ -78,6 +83,7 @@ def application_set(environment: str, settings: StackConfig) -> dict[str, Any]:
             "template": {
                 "metadata": {
                     "name": application_name(environment),
+                    "annotations": dict(COMPARE_OPTIONS),
                     "labels": {
                         names.ENVIRONMENT_LABEL: environment,
                         "app.kubernetes.io/name": "{{.app}}",

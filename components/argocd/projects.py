@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.argocd import names
+from components.vault import names as vault_names
 from components.config import ArgoCdSyncWindow, StackConfig
 
 DEFAULT_DENY_POLICY = "default-deny"  # components/namespaces.py creates it outside Argo CD
@@ -124,7 +125,9 @@ def app_project(environment: str, settings: StackConfig) -> dict[str, Any]:
         "namespaceResourceBlacklist": [d.manifest() for d in DENIED_KINDS],
         "orphanedResources": {
             "warn": True,
-            "ignore": [{"group": "networking.k8s.io", "kind": "NetworkPolicy", "name": DEFAULT_DENY_POLICY}],
+            # The program's own objects in the namespace: no warning for what is meant to be there.
+            "ignore": [{"group": "networking.k8s.io", "kind": "NetworkPolicy", "name": DEFAULT_DENY_POLICY},
+                       {"group": "", "kind": "ConfigMap", "name": vault_names.CA_CONFIG_MAP}],
         },
     }
     if windows:
