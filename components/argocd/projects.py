@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.argocd import names
-from components.vault import names as vault_names
 from components.config import ArgoCdSyncWindow, StackConfig
+from components.vault import names as vault_names
 
 DEFAULT_DENY_POLICY = "default-deny"  # components/namespaces.py creates it outside Argo CD
 
