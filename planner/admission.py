@@ -52,6 +52,8 @@ def resource_of(obj: Mapping[str, Any]) -> tuple[str, str]:
     """(API group, plural resource) of an object, as admission rules name them."""
     group = str(obj["apiVersion"]).rpartition("/")[0]
     kind = str(obj["kind"]).lower()
+    if kind.endswith("y"):
+        return group, kind[:-1] + "ies"
     return group, kind + ("es" if kind.endswith("s") else "s")
 
 

@@ -19,7 +19,7 @@ import pytest
 from components.admission.policies import admission_policies, cel
 from components.config import StackConfig
 from planner.access_matrix import write_access_matrix
-from planner.admission import BINDING, POLICY, BoundPolicy, admission_denials, bound_policies, probe_pod
+from planner.admission import BINDING, POLICY, BoundPolicy, admission_denials, bound_policies, probe_pod, resource_of
 from planner.run import Recording
 from tests.conftest import STACKS, stack_config_objects, stack_settings
 
@@ -262,10 +262,55 @@ def test_an_external_secret_reads_only_its_apps_keys_into_its_apps_secret(stack:
         assert admission_denials(policies, tracked(bad, env, app), env), name
 
 
+@pytest.mark.parametrize(("stack", "env", "app", "sibling"), PAIRS)
+def test_an_application_selects_only_its_own_pods(stack: str, env: str, app: str, sibling: str) -> None:
+    """A Service, NetworkPolicy or disruption budget of app X selecting Y's pods (or every pod) is refused."""
+    policies = _policies(stack_settings(stack))
+
+    def objects(selected: dict[str, str]) -> list[dict[str, Any]]:
+        return [
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": {"ports": [{"port": 80}], "selector": selected}},
+            {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "n"},
+             "spec": {"podSelector": {"matchLabels": selected}, "ingress": [{}]}},
+            {"apiVersion": "policy/v1", "kind": "PodDisruptionBudget", "metadata": {"name": "p"},
+             "spec": {"maxUnavailable": 0, "selector": {"matchLabels": selected}}},
+        ]
+
+    for obj in objects({"app.kubernetes.io/name": app}):
+        assert admission_denials(policies, tracked(obj, env, app), env) == [], obj["kind"]
+    for selected in ({"app.kubernetes.io/name": sibling}, {}):
+        for obj in objects(selected):
+            assert admission_denials(policies, tracked(obj, env, app), env) == [
+                "platform-tenant-ownership: a Service, NetworkPolicy or PodDisruptionBudget selects its own app's pods"
+                " (app.kubernetes.io/name) only"], (obj["kind"], selected)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_what_the_program_itself_places_in_environment_namespaces_is_admitted(recording: Callable[..., Recording], stack: str) -> None:
+    """`pulumi up` is not refused by its own policies: every object it registers in an environment namespace passes."""
+    from planner.artifacts import is_kubernetes_object, kubernetes_manifest
+
+    rec = recording(stack)
+    policies = bound_policies(rec.resources)
+    placed = [r for r in rec.resources if is_kubernetes_object(r)
+              and (r["inputs"].get("metadata") or {}).get("namespace") in stack_settings(stack).environments]
+    assert placed
+    for r in placed:
+        manifest = kubernetes_manifest(r)
+        assert admission_denials(policies, manifest, manifest["metadata"]["namespace"]) == [], r["urn"]
+    default_account = {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "default"}}
+    forged = tracked({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "default-deny"},
+                      "spec": {"podSelector": {}, "ingress": [{}]}}, next(iter(stack_settings(stack).environments)),
+                     stack_settings(stack).environments[next(iter(stack_settings(stack).environments))].apps[0].name)
+    for env in stack_settings(stack).environments:
+        assert admission_denials(policies, default_account, env) == []
+    assert admission_denials(policies, forged, next(iter(stack_settings(stack).environments)))  # a tenant's "default-deny" opening all
+
+
 # --- Services and routes ------------------------------------------------------------------------------------
 
-def _service(kind: str | None = None, **spec: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {"ports": [{"port": 80}], **spec}
+def _service(kind: str | None = None, app: str = "", **spec: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {"ports": [{"port": 80}], "selector": {"app.kubernetes.io/name": app}, **spec}
     if kind:
         body["type"] = kind
     return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}, "spec": body}
@@ -275,13 +320,13 @@ def _service(kind: str | None = None, **spec: Any) -> dict[str, Any]:
 def test_services_stay_cluster_ip_without_external_ips(stack: str, env: str, app: str) -> None:
     settings = stack_settings(stack)
     policies = _policies(settings)
-    assert admission_denials(policies, tracked(_service(), env, app), env) == []
-    assert admission_denials(policies, tracked(_service("ClusterIP"), env, app), env) == []
-    assert admission_denials(policies, tracked(_service("ClusterIP", externalIPs=["203.0.113.7"]), env, app), env) == [
+    assert admission_denials(policies, tracked(_service(app=app), env, app), env) == []
+    assert admission_denials(policies, tracked(_service("ClusterIP", app), env, app), env) == []
+    assert admission_denials(policies, tracked(_service("ClusterIP", app, externalIPs=["203.0.113.7"]), env, app), env) == [
         "platform-service-exposure: a Service sets no externalIPs (they let it intercept any address of the cluster)"]
     for kind in ("NodePort", "LoadBalancer", "ExternalName"):
         assert _app(settings, env, app).expose is None  # the committed stacks expose nothing
-        assert admission_denials(policies, tracked(_service(kind), env, app), env), kind
+        assert admission_denials(policies, tracked(_service(kind, app), env, app), env), kind
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -293,10 +338,12 @@ def test_only_the_app_configured_to_expose_gets_its_service_type(stack: str) -> 
     settings = stack_settings(stack, environments=config["platform:environments"])
     policies = _policies(settings)
     exposed, other = apps[0]["name"], apps[1]["name"]
-    assert admission_denials(policies, tracked(_service("LoadBalancer"), env, exposed), env) == []
-    assert admission_denials(policies, tracked(_service("NodePort"), env, exposed), env)  # only the configured type
-    assert admission_denials(policies, tracked(_service("LoadBalancer"), env, other), env)
-    assert admission_denials(policies, _service("LoadBalancer"), env)  # untracked: no owner, no exposure
+    assert admission_denials(policies, tracked(_service("LoadBalancer", exposed), env, exposed), env) == []
+    assert admission_denials(policies, tracked(_service("NodePort", exposed), env, exposed), env)  # only the configured type
+    assert admission_denials(policies, tracked(_service("LoadBalancer", other), env, other), env)
+    assert admission_denials(policies, _service("LoadBalancer", exposed), env)  # untracked: no owner, no exposure
+    # The exposed app's Service cannot front a sibling's pods.
+    assert admission_denials(policies, tracked(_service("LoadBalancer", other), env, exposed), env)
 
 
 def _ingress(*hosts: str, default_backend: bool = False) -> dict[str, Any]:
@@ -403,3 +450,13 @@ def test_every_object_the_program_puts_in_an_environment_namespace_is_known_to_i
                   if is_kubernetes_object(r) and (r["inputs"].get("metadata") or {}).get("namespace") == env}
         ignored = {(i["group"], i["kind"], i["name"]) for i in app_project(env, settings)["spec"]["orphanedResources"]["ignore"]}
         assert placed == ignored, env
+
+
+@pytest.mark.parametrize(("kind", "api_version", "resource"), [
+    ("Pod", "v1", ("", "pods")), ("Ingress", "networking.k8s.io/v1", ("networking.k8s.io", "ingresses")),
+    ("NetworkPolicy", "networking.k8s.io/v1", ("networking.k8s.io", "networkpolicies")),
+    ("PodDisruptionBudget", "policy/v1", ("policy", "poddisruptionbudgets")),
+    ("HTTPRoute", "gateway.networking.k8s.io/v1", ("gateway.networking.k8s.io", "httproutes")),
+])
+def test_objects_map_to_the_resources_admission_rules_name(kind: str, api_version: str, resource: tuple[str, str]) -> None:
+    assert resource_of({"apiVersion": api_version, "kind": kind}) == resource

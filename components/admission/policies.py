@@ -12,7 +12,8 @@ stack's environment namespaces only. Who an object belongs to:
   cannot claim another app's Application.
 
 The chain an attacker owning one app's folder meets: its Application can only create workloads
-whose pods carry its own app label (``platform-tenant-ownership``), and pods with that label run
+whose pods carry its own app label, and Services, NetworkPolicies and disruption budgets that
+select only those pods (``platform-tenant-ownership``); pods with that label run
 only as the app's service account and reference only the app's Secret (``platform-pod-identity``),
 so they log in to Vault only as that app. Its ExternalSecrets read only the app's declared keys
 into the app's Secret; its Services stay ``ClusterIP`` without ``externalIPs`` unless the app is
@@ -32,6 +33,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from components.argocd.applicationsets import application_name
+from components.argocd.projects import DEFAULT_DENY_POLICY
 from components.config import StackConfig
 
 API_VERSION = "admissionregistration.k8s.io/v1"
@@ -184,16 +186,22 @@ def _owner_variables(settings: StackConfig) -> tuple[dict[str, str], ...]:
 
 
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "DaemonSet", "CronJob")
+SELECTING_KINDS = ("Service", "NetworkPolicy", "PodDisruptionBudget")
+
+
+def _match_label(selector: str) -> str:
+    """The app a label selector's ``matchLabels`` pins (extra expressions only narrow it), or ''."""
+    return (f"(has({selector}.matchLabels) && {cel(APP_LABEL)} in {selector}.matchLabels"
+            f" ? {selector}.matchLabels[{cel(APP_LABEL)}] : '')")
 
 
 def tenant_ownership(settings: StackConfig) -> AdmissionPolicy:
-    """Objects an Application applies belong to its app: pod templates, service accounts, ExternalSecrets."""
+    """Objects an Application applies belong to its app: pod templates, selectors, service accounts, ExternalSecrets."""
     envs = settings.environments
     accounts = {env: {a.name: a.service_account_name for a in cfg.apps} for env, cfg in envs.items()}
     secrets = {env: {a.name: a.target_secret_name for a in cfg.apps} for env, cfg in envs.items()}
     keys = {env: {a.name: [f"{env}/{a.name}/{s.key}" for s in a.secrets] for a in cfg.apps} for env, cfg in envs.items()}
     template = "(object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)"
-    is_default_account = "object.kind == 'ServiceAccount' && object.metadata.name == 'default'"  # the namespace's own
     external_secret_ok = " && ".join([
         "(has(object.spec.target) && has(object.spec.target.name) ? object.spec.target.name : object.metadata.name)"
         " == variables.secretNames[variables.owner]",
@@ -208,24 +216,41 @@ def tenant_ownership(settings: StackConfig) -> AdmissionPolicy:
         resource_rules=(
             _rule("apps", "v1", ["deployments", "statefulsets", "daemonsets"]),
             _rule("batch", "v1", ["cronjobs"]),
-            _rule("", "v1", ["serviceaccounts"]),
+            _rule("", "v1", ["serviceaccounts", "services"]),
             _rule("external-secrets.io", "v1", ["externalsecrets"]),
+            _rule("networking.k8s.io", "v1", ["networkpolicies"]),
+            _rule("policy", "v1", ["poddisruptionbudgets"]),
         ),
         variables=(
             *_owner_variables(settings),
             _var("serviceAccounts", _per_namespace(accounts)),
             _var("secretNames", _per_namespace(secrets)),
             _var("remoteKeys", _per_namespace(keys)),
+            # What the cluster and the program put there themselves, outside Argo CD: the namespace's `default`
+            # account and the program's default-deny policy (tenants' objects always carry Argo CD's tracking).
+            _var("platformOwn", "variables.tracking == '' && ("
+                                "(object.kind == 'ServiceAccount' && object.metadata.name == 'default')"
+                                f" || (object.kind == 'NetworkPolicy' && object.metadata.name == {cel(DEFAULT_DENY_POLICY)}))"),
             _var("podApp", f"object.kind in {cel(list(WORKLOAD_KINDS))} ? ({_label_of(template, APP_LABEL)}) : ''"),
+            # The pods a Service, NetworkPolicy or PodDisruptionBudget selects: by the app label, never all.
+            _var("selects", " : ".join([
+                f"object.kind == 'Service' ? (has(object.spec.selector) && {cel(APP_LABEL)} in object.spec.selector"
+                f" ? object.spec.selector[{cel(APP_LABEL)}] : '')",
+                f"object.kind == 'NetworkPolicy' ? {_match_label('object.spec.podSelector')}",
+                f"object.kind == 'PodDisruptionBudget' ? {_match_label('object.spec.selector')}",
+                "''",
+            ])),
         ),
         validations=(
-            _check(f"{is_default_account} || variables.owner != ''",
+            _check("variables.platformOwn || variables.owner != ''",
                    "objects of this kind here are applied by Argo CD for one of the namespace's Applications"),
             _check(f"!(object.kind in {cel(list(WORKLOAD_KINDS))}) || variables.podApp == variables.owner",
                    f"a workload's pods carry the label {APP_LABEL} of the app whose Application applies it"),
-            _check(f"object.kind != 'ServiceAccount' || {is_default_account}"
+            _check("object.kind != 'ServiceAccount' || variables.platformOwn"
                    " || object.metadata.name == variables.serviceAccounts[variables.owner]",
                    "an app creates only its own service account"),
+            _check(f"!(object.kind in {cel(list(SELECTING_KINDS))}) || variables.platformOwn || variables.selects == variables.owner",
+                   f"a Service, NetworkPolicy or PodDisruptionBudget selects its own app's pods ({APP_LABEL}) only"),
             _check(f"object.kind != 'ExternalSecret' || ({external_secret_ok})",
                    "an app's ExternalSecret writes its own Secret from its own declared keys only (no dataFrom, templateFrom or generator)"),
         ),
