@@ -62,6 +62,8 @@ def fleet_config(base: StackInput, apps_per_environment: int) -> StackInput:
                 {"key": "token", "backend": backend, "source": "external"},
             ]})
         environments[env] = {"syncPolicy": "manual" if env == "production" else "automated", "apps": apps}
+        if env == "production":  # production follows a revision of its own (config rule)
+            environments[env]["revision"] = "production"
     config[f"{PROJECT}:environments"] = json.dumps(environments)
     return StackInput(project=base.project, stack=base.stack, config=config, secret_keys=[])
 
