@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.config.errors import ConfigIssue
-from components.config.types import CronFields, Duration, _Model, mebibytes
+from components.config.types import CronFields, Duration, TimeZone, _Model, mebibytes
 
 EnvironmentName = Literal["development", "staging", "production"]
 # Casbin's policy.csv is comma-separated: a group name never holds a comma, a space or a newline.
@@ -25,7 +25,7 @@ class ArgoCdSyncWindow(_Model):
     """Cron schedule (five numeric fields) of each window start, in `timeZone`."""
     duration: Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h)$")]
     """How long the window stays open after each start, such as `2h` or `30m`."""
-    time_zone: Annotated[str, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$", max_length=64)] = "UTC"
+    time_zone: Annotated[TimeZone, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
     """IANA time zone of `schedule`, such as `Europe/Paris`."""
     manual_sync: bool = False
     """Let people with sync rights sync by hand while the window blocks syncs (break-glass)."""

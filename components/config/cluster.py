@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
-from components.config.types import Cidr, _Model
+from components.config.types import NarrowCidr, _Model
 
 
 class ClusterConfig(_Model):
@@ -24,7 +24,7 @@ class ClusterConfig(_Model):
     """The cluster's OIDC issuer URL (`identity.oidc.issuer`); must match the provider ARN."""
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
     """Minor version (`1.33`): Pod Security labels and schema validation use it."""
-    api_server_cidrs: Annotated[list[Cidr], Field(min_length=1)]
+    api_server_cidrs: Annotated[list[NarrowCidr], Field(min_length=1)]
     """CIDRs of the API server's endpoints (EKS: VPC addresses), for NetworkPolicies."""
 
     @property

@@ -21,7 +21,18 @@ from components.config.environments import EnvironmentConfig, _environment_issue
 from components.config.errors import _FIX_HINTS, ConfigError, ConfigIssue, _issue_from_pydantic
 from components.config.external_secrets import ExternalSecretsConfig
 from components.config.gitops import GitOpsConfig
-from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, _Model, iam_role_identity
+from components.config.isolation import (
+    alarm_recipient_issues,
+    arn_issues,
+    config_key_issues,
+    default_service_account_issues,
+    deployer_admin_issues,
+    derived_name_issues,
+    production_alone_issues,
+    sibling_issues,
+)
+from components.config.limits import chart_override_issues, refresh_load_issues
+from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, _Model, did_you_mean, iam_role_identity
 from components.config.vault import VaultConfig, _vault_issues
 from components.versions import CHART_PINS
 
@@ -99,7 +110,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
         if env_name not in KNOWN_ENVIRONMENTS:
             issues.append(
                 ConfigIssue(f"environments.{env_name}", "is not an environment this platform knows",
-                            "use one of " + ", ".join(KNOWN_ENVIRONMENTS))
+                            did_you_mean(env_name, KNOWN_ENVIRONMENTS) + "use one of " + ", ".join(KNOWN_ENVIRONMENTS))
             )
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_vault_issues(cfg.vault))
@@ -111,8 +122,24 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
     for chart in cfg.charts:
         if chart not in CHART_PINS:
             issues.append(ConfigIssue(f"charts.{chart}", "is not a chart this platform installs",
-                                      "use one of " + ", ".join(sorted(CHART_PINS))))
+                                      did_you_mean(chart, CHART_PINS) + "use one of " + ", ".join(sorted(CHART_PINS))))
+    for rule in _ISOLATION_AND_LIMITS:
+        issues.extend(rule(cfg))
+    issues.extend(chart_override_issues(cfg.charts))
     return issues
+
+
+# Rules of components/config/isolation.py and limits.py that read the whole validated config.
+_ISOLATION_AND_LIMITS: tuple[Callable[[StackConfig], list[ConfigIssue]], ...] = (
+    production_alone_issues,
+    config_key_issues,
+    derived_name_issues,
+    default_service_account_issues,
+    deployer_admin_issues,
+    arn_issues,
+    alarm_recipient_issues,
+    refresh_load_issues,
+)
 
 
 def _cluster_issues(cfg: StackConfig) -> list[ConfigIssue]:
@@ -221,13 +248,50 @@ def _break_glass_issues(cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
-def parse_stack_config(raw: Mapping[str, str], stack: str, secret_keys: Iterable[str] = ()) -> StackConfig:
+def _referenced_config_keys(environments: Any) -> set[str]:
+    """The `configKey`s the environments name, read leniently (before or without validation)."""
+    if not isinstance(environments, Mapping):
+        return set()
+    return {
+        secret["configKey"]
+        for env in environments.values() if isinstance(env, Mapping) and isinstance(env.get("apps"), list)
+        for app in env["apps"] if isinstance(app, Mapping) and isinstance(app.get("secrets"), list)
+        for secret in app["secrets"] if isinstance(secret, Mapping) and isinstance(secret.get("configKey"), str)
+    }
+
+
+def _unknown_top_level_issues(raw: Mapping[str, str], referenced: set[str]) -> list[ConfigIssue]:
+    known = [*_OBJECT_KEYS, *_SCALAR_KEYS, *referenced]
+    return [
+        ConfigIssue(key, "is not a known setting and no secret of source config uses it",
+                    did_you_mean(key, known) + "remove it, or reference it from a secret's `configKey`")
+        for key in sorted(set(raw) - set(_OBJECT_KEYS) - set(_SCALAR_KEYS) - referenced)
+    ]
+
+
+def _without_repeats(prior: list[ConfigIssue], found: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Issues found while reading the file first; none the model finds again at the same key path."""
+    seen = {(issue.namespace, issue.path) for issue in prior}
+    return [*prior, *(issue for issue in found if (issue.namespace, issue.path) not in seen)]
+
+
+def parse_stack_config(
+    raw: Mapping[str, str],
+    stack: str,
+    secret_keys: Iterable[str] = (),
+    prior: Iterable[ConfigIssue] = (),
+    siblings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackConfig:
     """Validate raw config (top-level key -> string as Pulumi passes it) into a StackConfig.
 
     ``secret_keys`` are the top-level keys Pulumi holds as secrets; every key a
-    secret of source ``config`` names must be one of them.
+    secret of source ``config`` names must be one of them. ``prior`` are problems found
+    while reading the stack file (reported first, with these); ``siblings`` the other stack
+    files' `platform:` objects by stack name, which must not share this stack's account,
+    cluster, Vault or environments.
     """
     issues: list[ConfigIssue] = []
+    prior_issues = list(prior)
     data: dict[str, Any] = {}
     secret_set = set(secret_keys)
     for key, text in sorted(raw.items()):
@@ -248,14 +312,13 @@ def parse_stack_config(raw: Mapping[str, str], stack: str, secret_keys: Iterable
     try:
         cfg = StackConfig.model_validate(data)
     except ValidationError as exc:
-        issues.extend(_issue_from_pydantic(err, ()) for err in exc.errors())
-        raise ConfigError(stack, issues) from None
+        issues.extend(_issue_from_pydantic(err, (), StackConfig) for err in exc.errors())
+        issues.extend(_unknown_top_level_issues(raw, _referenced_config_keys(data.get("environments"))))
+        raise ConfigError(stack, _without_repeats(prior_issues, issues)) from None
     issues.extend(_semantic_issues(cfg))
+    issues.extend(sibling_issues(cfg, siblings or {}))
     referenced = set(cfg.config_secret_keys())
-    for key in sorted(set(raw) - set(_OBJECT_KEYS) - set(_SCALAR_KEYS)):
-        if key not in referenced:
-            issues.append(ConfigIssue(key, "is not a known setting and no secret of source config uses it",
-                                      "remove it, or reference it from a secret's `configKey`"))
+    issues.extend(_unknown_top_level_issues(raw, referenced))
     for key in sorted(referenced):
         if key not in raw:
             issues.append(ConfigIssue(key, "is not set",
@@ -264,6 +327,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str, secret_keys: Iterable
             issues.append(ConfigIssue(key, "is stored in plain text in the stack file",
                                       f"run `pulumi config rm {key}` then `pulumi config set --secret {key} <value>`, "
                                       "and rotate the value, which Git has seen"))
+    issues = _without_repeats(prior_issues, issues)
     if issues:
         raise ConfigError(stack, issues)
     return cfg
