@@ -28,9 +28,11 @@ from typing import Any
 
 import yaml
 
-from components.config import PROJECT, ConfigError, StackConfig, parse_stack_config
+from components.config import ConfigError, StackConfig
+from components.config.types import STACK_NAME, STACK_NAME_RULE
 from components.external_secrets.external_secret import stack_external_secrets
-from planner.stackfile import StackFileError, read_stack
+from planner import stackfile
+from planner.stackfile import StackFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTERNAL_SECRET_FILE = "externalsecret.yaml"
@@ -47,16 +49,20 @@ class Problem:
 
 
 def stacks(root: Path) -> list[str]:
-    """Every stack with a stack file, sorted."""
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+    """Every stack with a stack file, sorted; a `Pulumi.*.yaml` whose name is no stack name is refused."""
+    if not (root / "Pulumi.yaml").is_file():
+        raise StackFileError(f"--root: {root} holds no Pulumi.yaml. Fix: point --root at the project folder")
+    names = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+    bad = [name for name in names if not STACK_NAME.match(name)]
+    if bad:
+        raise StackFileError(f"Pulumi.{bad[0]}.yaml: is not a stack file ({bad[0]!r} is not {STACK_NAME_RULE}). "
+                             "Fix: rename it or move it out of the project folder")
+    return names
 
 
 def stack_settings(root: Path, stack: str) -> StackConfig:
     """The stack's validated settings, read as the planner reads them (secrets as placeholders)."""
-    stack_input = read_stack(root, stack)
-    raw = {k.split(":", 1)[1]: v for k, v in stack_input.config.items() if k.startswith(f"{PROJECT}:")}
-    secret_keys = [k.split(":", 1)[1] for k in stack_input.secret_keys if k.startswith(f"{PROJECT}:")]
-    return parse_stack_config(raw, stack, secret_keys)
+    return stackfile.stack_settings(root, stack)[1]
 
 
 def overlay_dir(settings: StackConfig, app: str, env: str) -> str:

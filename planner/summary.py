@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from components.config import StackConfig
+from components.config.limits import refresh_reads_per_hour
+from components.config.types import duration_seconds
 from planner.artifacts import Resources, resource_counts
 
 PHASE_NOTES = {
@@ -22,25 +24,18 @@ PHASE_NOTES = {
 SECRET_MONTHLY_USD = 0.40
 API_CALLS_USD_PER_10K = 0.05
 HOURS_PER_MONTH = 730
-_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 SECRETS_MANAGER_SECRET = "aws:secretsmanager/secret:Secret"
 
 
-def seconds(duration: str) -> int:
-    """`15m` -> 900 (the config model admits only whole s, m or h)."""
-    return int(duration[:-1]) * _SECONDS[duration[-1]]
+seconds = duration_seconds  # `15m` -> 900
 
 
 def cost_lines(settings: StackConfig, resources: Resources) -> list[str]:
     """Monthly Secrets Manager cost and the read rate refresh intervals imply, per backend."""
     secrets = sum(1 for r in resources if r["type"] == SECRETS_MANAGER_SECRET)
-    calls_per_hour = {"aws": 0.0, "vault": 0.0}
-    for env in settings.environments.values():
-        for app in env.apps:
-            for spec in app.secrets:
-                # ESO reads every entry of an ExternalSecret at each refresh (one call per entry).
-                calls_per_hour[spec.backend] += 3600 / seconds(env.refresh_interval)
+    # The load the config model bounds (components/config/limits.py).
+    calls_per_hour = refresh_reads_per_hour(settings)
     aws_monthly_calls = calls_per_hour["aws"] * HOURS_PER_MONTH
     storage = secrets * SECRET_MONTHLY_USD
     api = aws_monthly_calls / 10_000 * API_CALLS_USD_PER_10K
