@@ -53,7 +53,7 @@ def stacks(root: Path) -> list[str]:
     if not (root / "Pulumi.yaml").is_file():
         raise StackFileError(f"--root: {root} holds no Pulumi.yaml. Fix: point --root at the project folder")
     names = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
-    bad = [name for name in names if not STACK_NAME.match(name)]
+    bad = [name for name in names if not STACK_NAME.fullmatch(name)]
     if bad:
         raise StackFileError(f"Pulumi.{bad[0]}.yaml: is not a stack file ({bad[0]!r} is not {STACK_NAME_RULE}). "
                              "Fix: rename it or move it out of the project folder")

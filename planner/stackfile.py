@@ -170,7 +170,7 @@ def _load_yaml(path: Path) -> dict[str, Any]:
 def stack_names(root: Path) -> list[str]:
     """The stacks with a stack file in ``root`` (names that pass the stack-name check), sorted."""
     names = (p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
-    return sorted(name for name in names if STACK_NAME.match(name))
+    return sorted(name for name in names if STACK_NAME.fullmatch(name))
 
 
 def sibling_objects(root: Path, stack: str) -> dict[str, dict[str, Any]]:
@@ -231,7 +231,8 @@ def read_stack(root: Path, stack: str, overrides: dict[str, str] | None = None) 
 def stack_file_issues(project_file: dict[str, Any], stack_file: dict[str, Any], project: str, file_name: str) -> list[ConfigIssue]:
     """The stack file's keys, namespaces and `pulumi:` settings, and no plain text for a key Pulumi.yaml declares secret."""
     issues = [stack_file_key_issue(str(key), file_name) for key in stack_file if key not in STACK_FILE_KEYS]
-    config = stack_file.get("config") or {}
+    config = stack_file.get("config")
+    config = {} if config is None else config
     if not isinstance(config, dict):
         return [*issues, ConfigIssue(file_name, "`config` is not a mapping", "write one `<namespace>:<key>: <value>` per line under `config:`",
                                      namespace="")]

@@ -107,11 +107,6 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
     """Rules that span fields: the ones a type cannot say."""
     issues: list[ConfigIssue] = []
     for env_name, env in cfg.environments.items():
-        if env_name not in KNOWN_ENVIRONMENTS:
-            issues.append(
-                ConfigIssue(f"environments.{env_name}", "is not an environment this platform knows",
-                            did_you_mean(env_name, KNOWN_ENVIRONMENTS) + "use one of " + ", ".join(KNOWN_ENVIRONMENTS))
-            )
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_vault_issues(cfg.vault))
     issues.extend(_cluster_issues(cfg))
@@ -119,10 +114,6 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
     issues.extend(_preview_issues(cfg))
     issues.extend(_break_glass_issues(cfg))
     issues.extend(_argocd_issues(cfg.argocd, list(cfg.environments)))
-    for chart in cfg.charts:
-        if chart not in CHART_PINS:
-            issues.append(ConfigIssue(f"charts.{chart}", "is not a chart this platform installs",
-                                      did_you_mean(chart, CHART_PINS) + "use one of " + ", ".join(sorted(CHART_PINS))))
     for rule in _ISOLATION_AND_LIMITS:
         issues.extend(rule(cfg))
     issues.extend(chart_override_issues(cfg.charts))
@@ -260,6 +251,19 @@ def _referenced_config_keys(environments: Any) -> set[str]:
     }
 
 
+def _unknown_name_issues(data: Mapping[str, Any]) -> list[ConfigIssue]:
+    """Environment and chart names the platform does not know, read leniently so that they are
+    reported even when other settings are invalid."""
+    issues: list[ConfigIssue] = []
+    for key, known, problem in (("environments", KNOWN_ENVIRONMENTS, "is not an environment this platform knows"),
+                                ("charts", tuple(sorted(CHART_PINS)), "is not a chart this platform installs")):
+        names = data.get(key)
+        for name in names if isinstance(names, Mapping) else ():
+            if name not in known:
+                issues.append(ConfigIssue(f"{key}.{name}", problem, did_you_mean(str(name), known) + "use one of " + ", ".join(known)))
+    return issues
+
+
 def _unknown_top_level_issues(raw: Mapping[str, str], referenced: set[str]) -> list[ConfigIssue]:
     known = [*_OBJECT_KEYS, *_SCALAR_KEYS, *referenced]
     return [
@@ -314,7 +318,9 @@ def parse_stack_config(
     except ValidationError as exc:
         issues.extend(_issue_from_pydantic(err, (), StackConfig) for err in exc.errors())
         issues.extend(_unknown_top_level_issues(raw, _referenced_config_keys(data.get("environments"))))
+        issues.extend(_unknown_name_issues(data))
         raise ConfigError(stack, _without_repeats(prior_issues, issues)) from None
+    issues.extend(_unknown_name_issues(data))
     issues.extend(_semantic_issues(cfg))
     issues.extend(sibling_issues(cfg, siblings or {}))
     referenced = set(cfg.config_secret_keys())

@@ -22,7 +22,7 @@ STACK_FILE_KEYS = ("config", "secretsprovider", "encryptedkey", "encryptionsalt"
 
 def stack_name_issue(name: str, known: Collection[str] = ()) -> ConfigIssue | None:
     """A stack name is a plain word (no path), checked before any path is built from it."""
-    if STACK_NAME.match(name):
+    if STACK_NAME.fullmatch(name):
         return None
     return ConfigIssue("--stack", f"is not a stack name ({STACK_NAME_RULE})",
                        did_you_mean(name, known) + "name a stack with a Pulumi.<stack>.yaml file here, such as `dev`",
