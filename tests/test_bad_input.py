@@ -641,3 +641,37 @@ def test_each_committed_config_key_feeds_one_environment() -> None:
 def test_invalid_stack_name_is_refused_by_the_reader_too() -> None:
     with pytest.raises(StackFileError, match=r"--stack: is not a stack name"):
         stack_settings(ROOT, "../dev")
+
+
+# --- no input produces a traceback ----------------------------------------------------------------------
+
+_ODD_VALUES: tuple[Any, ...] = (None, [None], {"x": None}, -1, True, "x" * 300, 1.5)
+
+
+def _leaves(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    if isinstance(value, dict):
+        return [path] + [leaf for k, v in value.items() for leaf in _leaves(v, (*path, k))]
+    if isinstance(value, list):  # the first item stands for the others
+        return [path] + [leaf for v in value[:1] for leaf in _leaves(v, (*path, 0))]
+    return [path]
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_any_value_anywhere_is_accepted_or_refused_as_a_config_error(stack: str) -> None:
+    """Every key of the stack file, set to values of every other shape: a ConfigError or a valid config, never a crash."""
+    base = stack_config_objects(stack)
+    siblings = {s: {k.split(":", 1)[1]: v for k, v in stack_config_objects(s).items() if k.startswith("platform:")}
+                for s in STACKS if s != stack}
+    for path in _leaves({k: v for k, v in base.items() if k.startswith("platform:")}):
+        if not path:
+            continue
+        for odd in _ODD_VALUES:
+            config = copy.deepcopy(base)
+            parent: Any = config
+            for part in path[:-1]:
+                parent = parent[part]
+            parent[path[-1]] = odd
+            try:
+                parse_stack_config(_raw(config), stack, _secret_keys(), siblings=siblings)
+            except ConfigError as exc:
+                assert "Traceback" not in str(exc)

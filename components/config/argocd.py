@@ -69,7 +69,7 @@ class ArgoCdConfig(_Model):
     repo_username: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")] = "git"
     """User name that goes with the `platform/argocd/repo-credential` token for an https repository (for SSH the credential is the private key)."""
     secret_refresh_interval: Duration = "1h"
-    """How often ESO re-reads Argo CD's own secrets (repository credential, SSO client secret, notifications token)."""
+    """How often ESO re-reads Argo CD's own secrets (repository credential, SSO client secret, notifications token); 1m to 24h."""
 
     @field_validator("controller_memory_limit", "repo_server_memory_limit", "redis_memory_limit")
     @classmethod

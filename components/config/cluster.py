@@ -25,7 +25,7 @@ class ClusterConfig(_Model):
     kubernetes_version: Annotated[str, Field(pattern=r"^1\.[0-9]{2}$")]
     """Minor version (`1.33`): Pod Security labels and schema validation use it."""
     api_server_cidrs: Annotated[list[NarrowCidr], Field(min_length=1)]
-    """CIDRs of the API server's endpoints (EKS: VPC addresses), for NetworkPolicies."""
+    """CIDRs of the API server's endpoints (EKS: VPC addresses), for NetworkPolicies; none broader than /8 (IPv6: /32)."""
 
     @property
     def oidc_issuer_host(self) -> str:

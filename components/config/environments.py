@@ -64,7 +64,7 @@ class EnvironmentConfig(_Model):
     sync_policy: Literal["automated", "manual"]
     """Argo CD sync: `automated` (prune, self-heal) or `manual`."""
     refresh_interval: Duration = "1h"
-    """How often ESO re-reads each secret (`15m`, `1h`)."""
+    """How often ESO re-reads each secret (`15m`, `1h`): 1m to 24h, and the stack's reads stay under 36,000 an hour per backend."""
     apps: Annotated[list[AppConfig], Field(min_length=1)]
     """The environment's applications."""
 

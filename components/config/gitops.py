@@ -18,7 +18,7 @@ class GitOpsConfig(_Model):
     revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=255)]
     """Branch, tag or commit Argo CD follows."""
     path: Annotated[str, Field(pattern=r"^[A-Za-z0-9._-]+(/[A-Za-z0-9._-]+)*$", max_length=200)] = "gitops"
-    """Folder of the GitOps tree inside the repository."""
+    """Folder of the GitOps tree inside the repository (no `.` or `..` segment)."""
 
     @field_validator("path")
     @classmethod

@@ -158,8 +158,14 @@ def _get(objects: Mapping[str, Any], *keys: str) -> Any:
 
 
 def _vault_host(endpoint: Any) -> str | None:
-    host = urlsplit(endpoint).hostname if isinstance(endpoint, str) else None
-    return None if host is None or host.endswith(_CLUSTER_LOCAL) else f"{host}:{urlsplit(endpoint).port or 443}"
+    """`host:port` of an endpoint outside any one cluster; None for an in-cluster name or what is no URL
+    (a sibling's value is unvalidated)."""
+    try:
+        parts = urlsplit(endpoint) if isinstance(endpoint, str) else None
+        host, port = (parts.hostname, parts.port) if parts is not None else (None, None)
+    except ValueError:
+        return None
+    return None if host is None or host.endswith(_CLUSTER_LOCAL) else f"{host}:{port or 443}"
 
 
 def sibling_issues(cfg: StackConfig, siblings: Mapping[str, Mapping[str, Any]]) -> list[ConfigIssue]:
