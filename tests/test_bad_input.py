@@ -180,6 +180,23 @@ def test_gitops_refuses_a_root_without_a_project(tmp_path: Path, capsys: pytest.
     assert "--root: " in capsys.readouterr().err
 
 
+def test_an_out_path_that_is_a_file_exits_2(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "plan"
+    out.write_text("not a folder")
+    assert plan_main(["--stack", "dev", "--out", str(out)]) == 2
+    assert "--out: cannot write the plan" in capsys.readouterr().err
+    assert out.read_text() == "not a folder"
+
+
+def test_chart_api_floors_name_apis_the_policy_pack_knows() -> None:
+    from components.config.limits import CHART_API_FLOORS
+    from policies.rules.api_versions import SERVED
+
+    for chart, (_, api) in CHART_API_FLOORS.items():
+        group, version = api.split("/")
+        assert chart in CHART_PINS and version in SERVED[group], api
+
+
 def test_policy_runner_writes_its_report_only_beside_a_plan(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     other = tmp_path / "data.json"
     other.write_text("[]")
@@ -536,6 +553,7 @@ OBJECT_CASES: list[tuple[str, str, Edit, str]] = [
     ("port zero", "dev", _set("vault", "apiEndpoint", "https://vault.platform-dev.example.com:0"), "has a port out of 1-65535"),
     ("unknown time zone", "dev", _sync_window(timeZone="Europe/Pariss"), "did you mean `Europe/Paris`?"),
     ("time zone that is no zone", "dev", _sync_window(timeZone="Mars/Olympus"), "is not an IANA time zone"),
+    ("sync window longer than a year", "dev", _sync_window(duration="9000h"), "is longer than a year"),
     ("refresh too often", "dev", _refresh("10s"), "must be between 1m and 24h"),
     ("refresh too rarely", "dev", _refresh("48h"), "must be between 1m and 24h"),
     ("refresh load above the ceiling", "dev", _refresh_load, f"above the ceiling of {READS_PER_HOUR_CEILING:,}"),

@@ -26,7 +26,7 @@ _FIX_HINTS = {
     "source": "use `random`, `config` or `external`",
     "syncPolicy": "use `automated` or `manual`",
     "charset": "use `alphanumeric` or `symbols`",
-    "refreshInterval": "use a whole number of s, m or h, such as `1h`",
+    "refreshInterval": "use a whole number of s, m or h from 1m to 24h, such as `1h`",
     "name": "use lowercase letters, digits and '-', starting and ending with a letter or digit",
     "serviceAccount": "use lowercase letters, digits and '-' (a Kubernetes name)",
     "key": "use lowercase letters, digits and '-' (it becomes a Vault path segment and a Secret key)",
@@ -40,6 +40,7 @@ _FIX_HINTS = {
     "replicas": "use an odd number of at least 3",
     "protectStateful": "use true (prod: KMS keys, buckets and the vault namespace survive a stray destroy) or false",
     "repoUrl": "use an https:// or ssh Git URL",
+    "gitops.path": "use a folder inside the repository, such as `gitops`",
     "cluster.name": "use the EKS cluster's name as `aws eks list-clusters` shows it",
     "charts": "pin an exact chart version such as `1.2.3`",
     "environments": "write a mapping of environment name (development, staging, production) to its settings",
@@ -101,10 +102,10 @@ _FIX_HINTS = {
     "syncWindows": "map an environment of this stack to a list of windows with kind, schedule and duration",
     "kind": "use `allow` or `deny`",
     "schedule": "use five numeric cron fields, such as `0 8 * * 1-5`",
-    "duration": "use a whole number of m or h, such as `2h`",
+    "duration": "use a whole number of m or h up to 8760h, such as `2h`",
     "timeZone": "use an IANA time zone such as `UTC` or `Europe/Paris`",
     "repoUsername": "use the user name that goes with the repository token, such as `git`",
-    "secretRefreshInterval": "use a whole number of s, m or h, such as `1h`",
+    "secretRefreshInterval": "use a whole number of s, m or h from 1m to 24h, such as `1h`",
 }
 
 
