@@ -41,12 +41,17 @@ def is_plan_dir(path: Path) -> bool:
     )
 
 
+def check_plan_path(path: Path) -> None:
+    """Nothing is at ``path``, or an old plan the planner may replace; anything else is refused."""
+    if (path.is_symlink() or path.exists()) and not is_plan_dir(path):
+        raise PlanDirError(f"--out: {path} exists and is not a plan folder, so the planner leaves it alone. "
+                           "Fix: choose another --out, or move that folder away yourself")
+
+
 def remove_plan(path: Path) -> None:
     """Delete an old plan; refuse anything at that path that is not one."""
-    if path.is_symlink() or path.exists():
-        if not is_plan_dir(path):
-            raise PlanDirError(f"--out: {path} exists and is not a plan folder, so the planner leaves it alone. "
-                               "Fix: choose another --out, or move that folder away yourself")
+    check_plan_path(path)
+    if path.exists():
         shutil.rmtree(path)
 
 
@@ -57,8 +62,7 @@ def build_plan(stack: str, phase: int | None, out: Path, root: Path = ROOT, poli
     stack_input, settings = stack_settings(root, stack, overrides)
     policies = load_config(policy_config)
     target = plan_dir(out, stack, phase)
-    if (target.exists() or target.is_symlink()) and not is_plan_dir(target):
-        remove_plan(target)  # raises: never write over (or delete) what is not a plan
+    check_plan_path(target)
     recording = run_program(stack_input)
     files: dict[str, str] = {}
     for writer in ARTIFACT_WRITERS:
