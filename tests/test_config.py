@@ -71,7 +71,7 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
     ("raft quorum single", lambda c: c["platform:vault"].update(replicas=1),
      "platform:vault.replicas", "breaks Raft quorum"),
     ("replicas wrong type", lambda c: c["platform:vault"].update(replicas="three"),
-     "platform:vault.replicas", "must be a valid integer"),
+     "platform:vault.replicas", "must be an integer, but the stack file gives quoted text"),
     ("unknown top-level key", lambda c: c.update({"platform:vaultReplicas": 3}),
      "platform:vaultReplicas", "is not a known setting"),
     ("unknown nested key", lambda c: c["platform:cluster"].update(endpointt="https://x"),

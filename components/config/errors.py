@@ -216,6 +216,10 @@ def _issue_from_pydantic(error: Mapping[str, Any], prefix: tuple[Any, ...], mode
     if kind == "string_type" and given:
         return ConfigIssue(_path(loc), f"must be text, but the stack file gives {given} (an unquoted YAML scalar)",
                            f"quote the value, such as `{last}: \"...\"`")
+    if kind in ("int_type", "bool_type") and isinstance(error.get("input"), str):
+        what = "an integer" if kind == "int_type" else "true or false"
+        return ConfigIssue(_path(loc), f"must be {what}, but the stack file gives quoted text",
+                           f"write {what} without quotes, such as `{last}: {'3' if kind == 'int_type' else 'true'}`")
     if kind == "missing":
         return ConfigIssue(_path(loc), "is required", "add it (see docs/configuration.md)")
     if "[key]" in error["loc"]:
