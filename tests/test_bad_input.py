@@ -265,7 +265,7 @@ FILE_CASES: list[tuple[str, TextEdit, str, str]] = [
     ("empty value", _sub(r"^(    revision:).*$", r"\g<1>"),
      "platform:gitops.revision", "is empty"),
     ("key YAML reads as a boolean", _after("  platform:argocd:\n", "    on: x\n"),
-     "platform:argocd.on", "has a key that"),
+     "platform:argocd.on", "is an unquoted key that YAML reads as something other than text"),
     ("misspelt namespace", _sub(r"^  platform:gitops:$", "  platfrom:gitops:"),
      "platfrom:gitops", "did you mean `platform`?"),
     ("provider namespace", _append("  aws:region: eu-west-1\n"),

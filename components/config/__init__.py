@@ -9,7 +9,10 @@ One module per component, each with its model(s) and the rules within them:
 ``cluster``, ``aws``, ``gitops``, ``vault``, ``environments`` (apps and their
 secrets), ``external_secrets`` and ``argocd``; ``types`` holds what they share,
 ``errors`` how problems are reported, and ``stack`` the StackConfig that joins
-them, the rules across sections and the entry points. Import from the package.
+them, the rules across sections and the entry points. ``isolation`` holds the rules
+that keep environments, apps and stacks apart, ``limits`` those on load and chart
+overrides, ``stack_file`` those on the stack file itself (its name, namespaces,
+retyped YAML scalars, plaintext secrets). Import from the package.
 """
 
 from components.config.argocd import ArgoCdConfig, ArgoCdSyncWindow

@@ -108,10 +108,11 @@ _RETYPED = {
 
 
 def retyped_scalar_issue(namespace: str, path: str, kind: str, key: bool = False) -> ConfigIssue:
-    problem, fix = _RETYPED[kind]
+    """``path`` holds a plain scalar YAML retypes (``key``: the last segment of ``path`` is that key)."""
     if key:
-        return ConfigIssue(path, "has a key that " + problem.removeprefix("is ").replace("it ", "the key "),
+        return ConfigIssue(path, "is an unquoted key that YAML reads as something other than text (a boolean, a number, a date or null)",
                            "quote the key", namespace=namespace)
+    problem, fix = _RETYPED[kind]
     return ConfigIssue(path, problem, fix, namespace=namespace)
 
 
