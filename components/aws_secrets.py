@@ -41,6 +41,7 @@ from components.naming import (
     PLATFORM_APP,
     PLATFORM_SCOPE,
     PLATFORM_SECRET_KEYS,
+    alarm_topic_name,
     eso_service_account,
     secret_path,
 )
@@ -398,7 +399,7 @@ class AwsSecrets(pulumi.ComponentResource):
             policy=ctx_output.apply(lambda ctx: key_policy(admin_arns=admins, usage_statements=alarm_key_statements(ctx))),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        topic = aws.sns.Topic("secret-access-alarm", name=f"{cluster}-secret-access-alarm", kms_master_key_id=alarm_key.arn, opts=aws_opts)
+        topic = aws.sns.Topic("secret-access-alarm", name=alarm_topic_name(cluster), kms_master_key_id=alarm_key.arn, opts=aws_opts)
         rule_resources = {
             resource_name: aws.cloudwatch.EventRule(
                 resource_name,

@@ -27,6 +27,7 @@ from components.config import StackConfig
 from components.irsa import IrsaRole
 from components.kms import KmsKey, key_policy
 from components.namespaces import MANAGED_BY
+from components.naming import alarm_topic_name
 from components.network_policy import create_network_policy
 from components.vault import iam, jobs, names, server
 from components.vault import tls as tls_names
@@ -323,6 +324,8 @@ class VaultCluster(pulumi.ComponentResource):
             sts_endpoint=self.sts_endpoint,
             aws_auth_path=vault_cfg.login.mount,
             deployer_role=vault_cfg.login.role,
+            cluster_name=cluster,
+            alarm_topic_arn=aws_context.apply(lambda c: c.topic_arn(alarm_topic_name(cluster))),
         )
         self.bootstrap_job = k8s.batch.v1.Job(
             "vault-bootstrap",

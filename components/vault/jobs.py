@@ -146,6 +146,8 @@ def bootstrap_job_manifest(
     sts_endpoint: Any,
     aws_auth_path: str,
     deployer_role: str,
+    cluster_name: str,
+    alarm_topic_arn: Any,
 ) -> dict[str, Any]:
     vault_env = {"VAULT_ADDR": names.pod_address(0), "VAULT_CACERT": f"{CA_MOUNT}/{names.CA_KEY}"}
     work = {"name": "work", "mountPath": "/work"}
@@ -156,6 +158,8 @@ def bootstrap_job_manifest(
     }, [work, scripts, ca])
     store = _container("store", images.AWS_CLI.reference, "bootstrap-store.sh", {
         "RECOVERY_SECRET_ARN": recovery_secret_arn, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+        # A Vault initialised without its material here is an incident: the store step says so on the alarm topic.
+        "VAULT_CLUSTER": cluster_name, "ALARM_TOPIC_ARN": alarm_topic_arn,
     }, [work, scripts])
     configure = _container("configure", images.VAULT.reference, "bootstrap-configure.sh", {
         **vault_env,
