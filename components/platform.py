@@ -121,6 +121,8 @@ class Platform(pulumi.ComponentResource):
             environment_namespaces={env: ns.by_name[env] for env in settings.environments},
             eso_release=self.external_secrets.release,
             stores=self.external_secrets.store_resources,
+            # Tenant workloads only once Vault is initialised by the platform (docs/bootstrap.md, "Phase 1 perimeter").
+            workloads_after=[self.vault.bootstrap_job],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespaces = sorted(ns.by_name)

@@ -278,7 +278,7 @@ def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
 
 # --- NetworkPolicies ------------------------------------------------------------------------------
 
-INPUTS = NetworkInputs(environments=["development", "staging"], api_server_cidrs=["10.10.0.0/16"],
+INPUTS = NetworkInputs(vault_apps={"development": ["api", "web"], "staging": ["api"]}, api_server_cidrs=["10.10.0.0/16"],
                        deployer_cidrs=["10.250.0.0/24"], aws_endpoint_cidrs=["0.0.0.0/0"])
 
 # Pod labels the external-secrets 2.9.0 chart (release external-secrets, no nameOverride) puts on
@@ -301,7 +301,9 @@ def test_network_policies_deny_by_default_and_open_exactly_vaults_flows() -> Non
     assert vault["podSelector"] == {"matchLabels": names.SERVER_LABELS}
     assert vault["ingress"] == [
         {"from": [{**_ns("external-secrets"), "podSelector": {"matchLabels": ESO_CONTROLLER_SELECTOR}},
-                  _ns("development"), _ns("staging"),
+                  {**_ns("development"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}},
+                  {**_ns("development"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "web"}}},
+                  {**_ns("staging"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}},
                   {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-bootstrap"}}},
                   {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-snapshot"}}},
                   {"ipBlock": {"cidr": "10.250.0.0/24"}}],
@@ -352,7 +354,31 @@ def test_vault_api_admits_the_eso_controller_pods_only() -> None:
                   {**CHART_LABELS, "app.kubernetes.io/name": "external-secrets-cert-controller"},
                   {"app.kubernetes.io/name": "reloader", "app.kubernetes.io/instance": "reloader"}, {}):
         assert not _admits(vault, "external-secrets", other, 8200), other
-    assert _admits(vault, "staging", {}, 8200)  # the matcher admits what the policy admits
+    assert _admits(vault, "staging", {"app.kubernetes.io/name": "api"}, 8200)  # the matcher admits what the policy admits
+
+
+def test_vault_api_admits_in_an_environment_only_the_pods_of_its_vault_apps() -> None:
+    vault = next(p for p in network_policies(INPUTS) if p["metadata"]["name"] == "vault-server")
+    assert _admits(vault, "development", {"app.kubernetes.io/name": "web", "pod-template-hash": "x"}, 8200)
+    for namespace, labels in (("development", {}), ("development", {"app.kubernetes.io/name": "worker"}),
+                              ("staging", {"app.kubernetes.io/name": "web"}), ("production", {"app.kubernetes.io/name": "api"})):
+        assert not _admits(vault, namespace, labels, 8200), (namespace, labels)
+
+
+def test_in_phase_1_only_the_bootstrap_job_the_deployers_and_the_servers_reach_vault() -> None:
+    """Before phase 2 configures Vault, no client: nobody but the bootstrap can call an uninitialised sys/init."""
+    vault = next(p for p in network_policies(replace(INPUTS, phase=1)) if p["metadata"]["name"] == "vault-server")
+    servers = {**_ns("vault"), "podSelector": {"matchLabels": names.SERVER_LABELS}}
+    assert vault["spec"]["ingress"] == [
+        {"from": [{**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-bootstrap"}}},
+                  {"ipBlock": {"cidr": "10.250.0.0/24"}}],
+         "ports": [{"port": 8200, "protocol": "TCP"}]},
+        {"from": [servers], "ports": [{"port": 8200, "protocol": "TCP"}, {"port": 8201, "protocol": "TCP"}]},
+    ]
+    controller = {**CHART_LABELS, "app.kubernetes.io/name": "external-secrets"}
+    for namespace, labels in (("external-secrets", controller), ("development", {"app.kubernetes.io/name": "api"}),
+                              ("vault", {"app.kubernetes.io/name": "vault-snapshot"})):
+        assert not _admits(vault, namespace, labels, 8200), namespace
 
 
 def test_without_deployer_cidrs_no_address_block_reaches_vault() -> None:

@@ -31,7 +31,7 @@ from components.naming import alarm_topic_name
 from components.network_policy import create_network_policy
 from components.vault import iam, jobs, names, server
 from components.vault import tls as tls_names
-from components.vault.network import NetworkInputs, network_policies
+from components.vault.network import NetworkInputs, network_policies, vault_apps
 
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
 RECOVERY_SECRET_WINDOW_DAYS = 30  # the recovery material always gets the longest recovery window
@@ -270,7 +270,8 @@ class VaultCluster(pulumi.ComponentResource):
         policies = [
             create_network_policy(f"vault-netpol-{m['metadata']['name']}", m, provider=k8s_provider, parent=self, depends_on=[namespace])
             for m in network_policies(NetworkInputs(
-                environments=list(settings.environments),
+                vault_apps=vault_apps(settings),
+                phase=settings.vault_phase,
                 api_server_cidrs=settings.cluster.api_server_cidrs,
                 deployer_cidrs=vault_cfg.deployer_cidrs,
                 aws_endpoint_cidrs=vault_cfg.aws_endpoint_cidrs,
