@@ -14,7 +14,8 @@ from components.config import ConfigError
 from components.vault import iam, images, jobs, names, server
 from components.vault import tls as tls_names
 from components.vault.network import NetworkInputs, network_policies
-from planner.vault_access import parse_policy
+from components.vault_policies import secret_paths, stack_policies, stack_roles
+from planner.vault_access import allowed_capabilities, parse_policy
 from tests.conftest import stack_config_objects, stack_settings
 
 CTX = AwsContext("aws", "eu-west-1", "111111111111")
@@ -257,23 +258,57 @@ def test_recovery_secret_is_outside_every_store_scope_and_bucket_names_are_bound
 # --- the deployer's Vault policy -----------------------------------------------------------------
 
 def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
-    text = jobs.deployer_policy_hcl("kubernetes", "aws")
-    rules = parse_policy(text)
+    crud = frozenset({"create", "read", "update", "delete"})
+    rules = parse_policy(jobs.deployer_policy_hcl("kubernetes", "aws", "preview"))
     assert rules == {
         "sys/auth": frozenset({"read"}),
-        "sys/auth/*": frozenset({"create", "read", "update", "delete", "sudo"}),
+        "sys/auth/kubernetes": crud | {"sudo"},
+        "sys/auth/kubernetes/tune": frozenset({"read", "update", "sudo"}),
         "sys/mounts": frozenset({"read"}),
-        "sys/mounts/*": frozenset({"create", "read", "update", "delete"}),
+        "sys/mounts/kv": crud,
+        "sys/mounts/kv/tune": frozenset({"read", "update"}),
         "sys/audit": frozenset({"read", "sudo"}),
-        "sys/audit/*": frozenset({"create", "read", "update", "delete", "sudo"}),
+        "sys/audit/file": crud | {"sudo"},
+        "sys/audit/stdout": crud | {"sudo"},
         "sys/policies/acl": frozenset({"list"}),
-        "sys/policies/acl/*": frozenset({"create", "read", "update", "delete"}),
-        "auth/kubernetes/*": frozenset({"create", "read", "update", "delete", "list"}),
-        "auth/aws/*": frozenset({"create", "read", "update", "delete", "list"}),
-        "kv/*": frozenset({"create", "read", "update", "patch", "delete", "list"}),
+        "sys/policies/acl/app-*": crud,
+        "sys/policies/acl/eso-*": crud,
+        "sys/policies/acl/vault-snapshot": crud,
+        "sys/policies/acl/preview": crud,
+        "auth/kubernetes/config": crud,
+        "auth/kubernetes/role": frozenset({"list"}),
+        "auth/kubernetes/role/*": crud | {"list"},
+        "auth/aws/role/preview": crud,
+        "kv/config": crud,
+        "kv/data/*": crud,
+        "kv/metadata/*": frozenset({"read", "delete", "list"}),
     }
-    assert {p for p, caps in rules.items() if "sudo" in caps} == {"sys/auth/*", "sys/audit", "sys/audit/*"}
+    assert {p for p, caps in rules.items() if "sudo" in caps} == {
+        "sys/auth/kubernetes", "sys/auth/kubernetes/tune", "sys/audit", "sys/audit/file", "sys/audit/stdout"}
     assert not any(p.startswith(("sys/raw", "sys/seal", "auth/token", "sys/generate-root")) for p in rules)
+
+
+@pytest.mark.parametrize("path", [
+    "sys/policies/acl/deployer", "sys/policies/acl/default", "auth/aws/role/deployer", "auth/aws/config/client", "auth/aws/role/preview-2",
+    "sys/auth/aws", "sys/auth/userpass", "sys/auth/kubernetes-2", "sys/mounts/secret", "sys/mounts/kv-2", "sys/audit/other",
+    "kv/destroy/development/api/db-password", "kv/undelete/development/api/db-password", "auth/token/create", "sys/raw/core",
+])
+def test_the_deployer_policy_reaches_none_of_what_phase_two_does_not_manage(path: str) -> None:
+    """The reach of its globs: apps' and stores' policies, Kubernetes roles, KV values; never its own policy or login."""
+    rules = parse_policy(jobs.deployer_policy_hcl("kubernetes", "aws", "preview"))
+    assert allowed_capabilities([rules], path) == frozenset(), path
+
+
+def test_the_deployer_policy_reaches_every_phase_two_path_of_the_stacks() -> None:
+    rules = parse_policy(jobs.deployer_policy_hcl("kubernetes", "aws", "preview"))
+    for stack in ("dev", "prod"):
+        settings = stack_settings(stack)
+        for policy in stack_policies(settings):
+            assert {"create", "update"} <= allowed_capabilities([rules], f"sys/policies/acl/{policy.name}"), policy.name
+        for role in stack_roles(settings, "vault-snapshot", "vault"):
+            assert {"create", "update"} <= allowed_capabilities([rules], f"auth/kubernetes/role/{role.name}"), role.name
+        for path in secret_paths(settings):
+            assert {"create", "update", "read"} <= allowed_capabilities([rules], f"kv/data/{path}"), path
 
 
 # --- NetworkPolicies ------------------------------------------------------------------------------

@@ -309,7 +309,7 @@ class VaultCluster(pulumi.ComponentResource):
         # --- Bootstrap Job: initialise once, recovery material to Secrets Manager, AWS auth, revoke ----
         bootstrap_data = jobs.scripts_data(
             jobs.BOOTSTRAP_SCRIPTS,
-            {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount)},
+            {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount, vault_cfg.login.preview_role)},
         )
         bootstrap_scripts = k8s.core.v1.ConfigMap(
             "vault-bootstrap-scripts", **jobs.config_map_manifest(jobs.SCRIPTS_CONFIG_MAP, bootstrap_data, names.BOOTSTRAP), opts=k8s_opts,

@@ -183,7 +183,7 @@ class Pod:
             d.mkdir(parents=True, exist_ok=True)
         settings = stack_settings(STACK)
         for name, text in jobs.scripts_data(jobs.BOOTSTRAP_SCRIPTS, {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(
-            "kubernetes", settings.vault.login.mount)}).items():
+            "kubernetes", settings.vault.login.mount, settings.vault.login.preview_role)}).items():
             (self.scripts / name).write_text(text)
         if ref := os.environ.get(SCRIPTS_REF):
             self._scripts_of(ref)

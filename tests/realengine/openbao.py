@@ -76,8 +76,12 @@ class OpenBao:
     def dev(self, root_token: str = "root") -> OpenBao:
         """In-memory, initialised and unsealed: for applying and checking configuration."""
         self.root_token = root_token
-        return self._start(["server", "-dev", f"-dev-root-token-id={root_token}", f"-dev-listen-address=127.0.0.1:{self.port}"],
-                           expect_initialized=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "dev.hcl"
+        # Vault enables audit devices through the API (VaultConfig's Audit resources); OpenBao only when allowed.
+        config.write_text("unsafe_allow_api_audit_creation = true\n")
+        return self._start(["server", "-dev", f"-dev-root-token-id={root_token}", f"-dev-listen-address=127.0.0.1:{self.port}",
+                            f"-config={config}"], expect_initialized=True)
 
     def raft(self, seal_key_hex: str | None = None) -> OpenBao:
         """Raft storage, uninitialised: for the bootstrap. `seal_key_hex` (32 bytes) auto-unseals like KMS does."""
