@@ -88,6 +88,8 @@ class Platform(pulumi.ComponentResource):
             # The alarm pages on every read of Vault's recovery secret.
             recovery_secret_name=self.vault.recovery_secret_name,
             recovery_secret_arn=self.vault.recovery_secret_arn,
+            # The bootstrap job publishes an incident to the alarm topic (a Vault initialised without its material).
+            incident_publisher_arn=self.vault.bootstrap_role_arn,
             protect=settings.protect_stateful,
             opts=pulumi.ResourceOptions(parent=self),
         )

@@ -185,7 +185,8 @@ def test_server_role_may_use_the_unseal_key_and_resolve_the_bound_roles_only() -
 
 
 def test_bootstrap_role_writes_one_secret_and_cannot_read_it() -> None:
-    doc = iam.bootstrap_role_policy(CTX, SECRET_ARN, RECKEY)
+    topic = "arn:aws:sns:eu-west-1:111111111111:platform-dev-secret-access-alarm"
+    doc = iam.bootstrap_role_policy(CTX, SECRET_ARN, RECKEY, topic)
     assert doc["Statement"] == [
         {"Sid": "WriteTheRecoverySecret", "Effect": "Allow",
          "Action": ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"], "Resource": SECRET_ARN},
@@ -193,6 +194,7 @@ def test_bootstrap_role_writes_one_secret_and_cannot_read_it() -> None:
          "Resource": RECKEY,
          "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
                                         "kms:EncryptionContext:SecretARN": SECRET_ARN}}},
+        {"Sid": "PublishABootstrapIncident", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic},
     ]
     actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "secretsmanager:GetSecretValue" not in actions and "secretsmanager:CreateSecret" not in actions

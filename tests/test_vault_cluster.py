@@ -55,6 +55,11 @@ def role_arn(stack: str, sa: str) -> str:
     return f"arn:aws:iam::{ACCOUNT[stack]}:role/{cluster_name(stack)}-vault-{sa}"
 
 
+def alarm_topic_arn(rec: Recording, stack: str) -> str:
+    """The ARN of the alarm topic AwsSecrets registers (by its name): where the bootstrap Job reports an incident."""
+    return f"arn:aws:sns:eu-west-1:{ACCOUNT[stack]}:{rec.one('aws:sns/topic:Topic', 'secret-access-alarm')['inputs']['name']}"
+
+
 def kms_arn(rec: Recording, stack: str, name: str) -> str:
     return f"arn:aws:kms:eu-west-1:{ACCOUNT[stack]}:key/{rec.one('aws:kms/key:Key', name)['id']}"
 
@@ -326,7 +331,7 @@ def test_role_permissions_are_exactly_what_each_job_needs(recording: Callable[..
     bucket = f"{cluster_name(stack)}-vault-snapshots-{ACCOUNT[stack]}"
     expected = {
         "vault-server": iam.server_role_policy(kms_arn(rec, stack, "vault-unseal"), deployers, previews),
-        "vault-bootstrap": iam.bootstrap_role_policy(ctx, secret_arn, kms_arn(rec, stack, "vault-recovery")),
+        "vault-bootstrap": iam.bootstrap_role_policy(ctx, secret_arn, kms_arn(rec, stack, "vault-recovery"), alarm_topic_arn(rec, stack)),
         "vault-snapshot": iam.snapshot_role_policy(ctx, bucket, kms_arn(rec, stack, "vault-snapshots")),
     }
     for name, doc in expected.items():
@@ -424,6 +429,14 @@ def test_bootstrap_job_initialises_once_with_memory_only_material(recording: Cal
     assert env["init"]["VAULT_ADDR"] == "https://vault-0.vault-internal:8200" and env["init"]["VAULT_CACERT"] == "/vault-ca/ca.crt"
     assert (env["init"]["RECOVERY_SHARES"], env["init"]["RECOVERY_THRESHOLD"]) == (str(cfg.recovery_shares), str(cfg.recovery_threshold))
     assert env["store"]["RECOVERY_SECRET_ARN"] == rec.one("aws:secretsmanager/secret:Secret", "vault-recovery")["id"]
+    # An incident (Vault initialised without its material) goes to the alarm topic AwsSecrets registers.
+    assert (env["store"]["ALARM_TOPIC_ARN"], env["store"]["VAULT_CLUSTER"]) == (alarm_topic_arn(rec, stack), cluster_name(stack))
+    alarm_key = json.loads(rec.one("aws:kms/key:Key", "alarms")["inputs"]["policy"])["Statement"]
+    assert [s for s in alarm_key if s["Sid"] == "VaultBootstrapPublishesIncidents"] == [{
+        "Sid": "VaultBootstrapPublishesIncidents", "Effect": "Allow", "Principal": {"AWS": role_arn(stack, "vault-bootstrap")},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "sns.eu-west-1.amazonaws.com"}},
+    }]
     assert env["configure"]["DEPLOYER_ROLE_ARNS"] == f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-deployer"
     assert env["configure"]["IAM_SERVER_ID_HEADER_VALUE"] == cfg.login.iam_server_id_header
     assert (env["configure"]["AWS_AUTH_PATH"], env["configure"]["DEPLOYER_ROLE"]) == (cfg.login.mount, cfg.login.role)

@@ -63,6 +63,8 @@ class VaultCluster(pulumi.ComponentResource):
     snapshot_bucket_name: str
     server_role_arn: pulumi.Output[str]
     server_iam_policy: aws.iam.RolePolicy  # what Vault may do in AWS: unseal, resolve the AWS auth roles' principals
+    bootstrap_role_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
     release: k8s.helm.v3.Release
 
     def __init__(
@@ -174,8 +176,13 @@ class VaultCluster(pulumi.ComponentResource):
         # --- Role permissions, now that keys, secret and bucket exist ------------------------------
         server_policy = server_role.attach_policy(unseal_key.arn.apply(lambda arn: iam.server_role_policy(arn, deployers, previews)))
         self.server_iam_policy = server_policy
+        # The alarm topic is AwsSecrets' (created after this component): its ARN follows from its name.
+        self.alarm_topic_arn: pulumi.Output[str] = aws_context.apply(lambda c: c.topic_arn(alarm_topic_name(cluster)))
+        self.bootstrap_role_arn = bootstrap_role.arn  # AwsSecrets' alarm key lets it encrypt an incident for the topic
         bootstrap_policy = bootstrap_role.attach_policy(
-            pulumi.Output.all(aws_context, recovery_secret.arn, recovery_key.arn).apply(lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2]))
+            pulumi.Output.all(aws_context, recovery_secret.arn, recovery_key.arn, self.alarm_topic_arn).apply(
+                lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2], a[3])
+            )
         )
         snapshot_policy = snapshot_role.attach_policy(
             pulumi.Output.all(aws_context, snapshot_key.arn).apply(lambda a: iam.snapshot_role_policy(a[0], self.snapshot_bucket_name, a[1]))
@@ -326,7 +333,7 @@ class VaultCluster(pulumi.ComponentResource):
             aws_auth_path=vault_cfg.login.mount,
             deployer_role=vault_cfg.login.role,
             cluster_name=cluster,
-            alarm_topic_arn=aws_context.apply(lambda c: c.topic_arn(alarm_topic_name(cluster))),
+            alarm_topic_arn=self.alarm_topic_arn,
         )
         self.bootstrap_job = k8s.batch.v1.Job(
             "vault-bootstrap",
