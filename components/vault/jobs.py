@@ -5,18 +5,22 @@
 
 1. ``init`` (vault image) waits for ``vault-0`` to answer and, only if Vault is not
    initialised, runs ``vault operator init`` with recovery shares (auto-unseal makes
-   them recovery keys) and splits the output into the recovery material and the root
-   token;
+   them recovery keys), keeps its output until it is split into the recovery material
+   and the root token, and refuses output without recovery keys (a Shamir seal);
 2. ``store`` (aws-cli image) puts the recovery material into the one Secrets Manager
-   secret this component creates without a value, retrying for ten minutes;
+   secret this component creates without a value, retrying for ten minutes; on a Vault
+   initialised before, it checks the secret holds material, and otherwise reports an
+   incident to the alarm topic and fails;
 3. ``configure`` (vault image) uses the root token to enable the AWS auth method, write
-   the deployer's policy and role, and revokes the token.
+   the deployer's policy and role, and revokes the token, deleting it only once Vault
+   answers that it is invalid.
 
 ``restartPolicy: OnFailure`` restarts a failed container inside the same pod, so the
-memory volume (and what ``init`` wrote to it) survives a retry. The job's service
-account mounts no Kubernetes token and has no RBAC: it talks only to Vault and AWS.
-When Vault is already initialised every step is a no-op, so the Job may be re-created
-(a new image digest or script) at any time.
+memory volume (and what ``init`` wrote to it) survives a retry, and every step is safe
+to rerun from any point. The job's service account mounts no Kubernetes token and has
+no RBAC: it talks only to Vault and AWS. On a Vault initialised before with its material
+stored every step is a no-op, so the Job may be re-created (a new image digest or
+script) at any time.
 
 **Snapshots**: a CronJob (``concurrencyPolicy: Forbid``) whose ``save`` init container
 logs in with Kubernetes auth as ``vault-snapshot`` (a projected token whose audience is

@@ -102,7 +102,7 @@ def test_a_restart_after_every_step_still_ends_bootstrapped(pod: Pod) -> None:
 def test_init_output_lost_fails_the_job_and_tells_a_human(pod: Pod) -> None:
     pod.inject(Fault("vault", ("operator", "init"), "after"))
     ok = pod.run_job()
-    assert_failed_loudly(pod, ok, "output of vault operator init (recovery keys, root token) was lost")
+    assert_failed_loudly(pod, ok, "its output (recovery keys, root token) never arrived")
     assert pod.stored_versions() == []
     [alarm] = pod.published()
     assert alarm["topic"] == pod.env["store"]["ALARM_TOPIC_ARN"] and "wipe its Raft data" in alarm["message"]

@@ -22,8 +22,8 @@ if [ ! -s "$W/init.json" ]; then
   done
   if grep -q '"initialized": true' "$W/status.json"; then
     if [ -e "$W/init-started" ]; then
-      # This pod ran `vault operator init` and its output never arrived: the material is lost.
-      echo "init: Vault was initialised by this pod but the output of vault operator init was lost" >&2
+      # This pod ran `vault operator init` and no output arrived: lost, or another client initialised Vault first.
+      echo "init: vault operator init ran in this pod and its output never arrived; the store step reports the incident" >&2
       : > "$W/init-output-lost"
     else
       echo "init: Vault is already initialised; the store step checks that its recovery material is stored"

@@ -39,7 +39,7 @@ elif [ -e "$W/recovery.json" ]; then
   echo "store: recovery material written to Secrets Manager"
 elif [ -e "$W/already-initialised" ]; then
   if [ -e "$W/init-output-lost" ]; then
-    incident "this pod initialised Vault but the output of vault operator init (recovery keys, root token) was lost"
+    incident "vault operator init ran in this Job's pod but its output (recovery keys, root token) never arrived: lost, or another client initialised Vault first"
   fi
   stages="$(aws secretsmanager describe-secret --secret-id "$RECOVERY_SECRET_ARN" --query VersionIdsToStages --output json)"
   case "$stages" in
