@@ -19,15 +19,14 @@ from components.vault import jobs
 from components.vault_policies import AUDIENCE
 from planner.run import Recording
 from planner.vault_access import AWS_ROLE, ROLE, vault_access_matrix
-from tests.conftest import stack_settings
+from tests.conftest import STACKS, stack_settings
 from tests.realengine.openbao import BaoError, OpenBao
 from tests.realengine.phase2 import TokenReviewStub, apply_resource, throwaway_ca_pem
-
-STACK = "dev"
 
 
 @dataclass
 class Applied:
+    stack: str
     server: OpenBao
     deployer: str
     resources: list[dict[str, Any]]
@@ -51,9 +50,11 @@ class Applied:
         return self.server.request("POST", "auth/kubernetes/login", body={"role": role, "jwt": jwt})["auth"]
 
 
-@pytest.fixture(scope="module")
-def applied(tmp_path_factory: pytest.TempPathFactory, recording: Callable[..., Recording]) -> Iterator[Applied]:
-    rec = recording(STACK)
+@pytest.fixture(scope="module", params=STACKS)
+def applied(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory,
+            recording: Callable[..., Recording]) -> Iterator[Applied]:
+    stack = request.param
+    rec = recording(stack)
     resources = [r for r in rec.resources if r["type"].startswith("vault:")]
     scripts = rec.one("kubernetes:core/v1:ConfigMap", "vault-bootstrap-scripts")["inputs"]["data"]
     tmp = tmp_path_factory.mktemp("phase2")
@@ -69,7 +70,7 @@ def applied(tmp_path_factory: pytest.TempPathFactory, recording: Callable[..., R
         with stub.running():
             server.request("POST", "auth/kubernetes/config", root, {
                 "kubernetes_host": stub.address, "disable_local_ca_jwt": True, "kubernetes_ca_cert": throwaway_ca_pem()})
-            yield Applied(server, deployer, resources, stub)
+            yield Applied(stack, server, deployer, resources, stub)
     finally:
         server.stop()
 
@@ -147,7 +148,7 @@ def test_kubernetes_login_for_every_role_and_refusals(applied: Applied) -> None:
 def test_every_vault_cell_of_the_access_matrix_holds_on_the_server(applied: Applied) -> None:
     """Each cell of the plan's matrix: the role's token (a real login; the preview's made with its policies) and kv/data/<path>."""
     server = applied.server
-    cells = vault_access_matrix(applied.resources, stack_settings(STACK))
+    cells = vault_access_matrix(applied.resources, stack_settings(applied.stack))
     assert cells and any(c.allowed for c in cells) and any(not c.allowed for c in cells)
     tokens: dict[str, str] = {}
     for role in applied.of_type(ROLE):
@@ -168,9 +169,10 @@ def test_every_vault_cell_of_the_access_matrix_holds_on_the_server(applied: Appl
         assert status == expected, (cell, status)
 
 
-def test_the_recorded_plan_writes_the_deployer_policy_the_builder_makes(recording: Callable[..., Recording]) -> None:
-    settings = stack_settings(STACK)
-    data = recording(STACK).one("kubernetes:core/v1:ConfigMap", "vault-bootstrap-scripts")["inputs"]["data"]
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_recorded_plan_writes_the_deployer_policy_the_builder_makes(recording: Callable[..., Recording], stack: str) -> None:
+    settings = stack_settings(stack)
+    data = recording(stack).one("kubernetes:core/v1:ConfigMap", "vault-bootstrap-scripts")["inputs"]["data"]
     assert data[jobs.DEPLOYER_POLICY_FILE] == jobs.deployer_policy_hcl("kubernetes", settings.vault.login.mount,
                                                                        settings.vault.login.preview_role)
 
