@@ -12,7 +12,8 @@ The preview login is managed here, declaratively, on the AWS auth mount the boot
 job enabled: the ``preview`` policy always, and the AWS auth role ``vault.login.previewRole``
 bound to ``vault.previewRoleArns`` while that list is not empty. With an empty list no
 role is registered, so Pulumi deletes one it created before. The deployer's policy allows
-both writes (``sys/policies/acl/*``, ``auth/<aws mount>/*``): the first phase-2
+both writes (``sys/policies/acl/preview``, ``auth/<aws mount>/role/<previewRole>``) and no
+other path of the AWS auth mount (components.vault.jobs.deployer_policy_rules): the first phase-2
 ``pulumi up`` as the deployer creates them, and previews of phase 2 can log in from then on.
 
 Audit: two file devices, one on Vault's audit volume and one on stdout. Vault
@@ -38,6 +39,7 @@ from components.config import PlatformConfig, iam_role_identity
 from components.secret_values import managed_value
 from components.vault_policies import (
     AUDIENCE,
+    AUDIT_DEVICE_PATHS,
     KV_MOUNT,
     PREVIEW_POLICY,
     PREVIEW_TOKEN_MAX_TTL_SECONDS,
@@ -124,10 +126,11 @@ class VaultConfig(pulumi.ComponentResource):
             description="Platform secrets: <scope>/<app>/<key>", opts=child,
         )
         vault.kv.SecretBackendV2("kv", mount=mount.path, max_versions=access.kv_max_versions, cas_required=False, opts=child)
-        vault.Audit("audit-file", type="file", path="file",
+        volume_device, stdout_device = AUDIT_DEVICE_PATHS
+        vault.Audit("audit-file", type="file", path=volume_device,
                     options={"file_path": f"{access.audit_dir}/vault-audit.log", "mode": "0600"},
                     description="Audit log on Vault's audit volume", opts=child)
-        vault.Audit("audit-stdout", type="file", path="stdout", options={"file_path": "stdout"},
+        vault.Audit("audit-stdout", type="file", path=stdout_device, options={"file_path": "stdout"},
                     description="Audit log on stdout for the cluster's log collection", opts=child)
 
         auth = vault.AuthBackend("kubernetes", type="kubernetes", path=KUBERNETES_AUTH_PATH,

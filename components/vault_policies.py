@@ -24,6 +24,10 @@ KV_MOUNT = "kv"
 AUDIENCE = "vault"
 SNAPSHOT_POLICY = "vault-snapshot"
 PREVIEW_POLICY = "preview"
+APP_POLICY_PREFIX = "app-"
+ESO_POLICY_PREFIX = "eso-"
+# VaultConfig's audit devices, by path: a file on Vault's audit volume and stdout.
+AUDIT_DEVICE_PATHS = ("file", "stdout")
 # Tokens of the preview's AWS auth role: a preview without refresh logs in once and ends within minutes.
 PREVIEW_TOKEN_TTL_SECONDS = 15 * 60
 PREVIEW_TOKEN_MAX_TTL_SECONDS = 60 * 60
@@ -60,11 +64,11 @@ class KubernetesRole:
 
 
 def app_policy_name(env: str, app: str) -> str:
-    return f"app-{env}-{app}"
+    return f"{APP_POLICY_PREFIX}{env}-{app}"
 
 
 def eso_policy_name(scope: str) -> str:
-    return f"eso-{scope}"
+    return f"{ESO_POLICY_PREFIX}{scope}"
 
 
 def app_policy(env: str, app: str) -> VaultPolicy:

@@ -41,6 +41,7 @@ import yaml
 
 from components.config import AppConfig
 from components.vault import names as vault_names
+from components.vault.network import NetworkInputs, network_policies, vault_apps
 from components.vault_policies import AUDIENCE, KV_MOUNT, app_policy, app_policy_name, stack_roles
 from planner import gitops
 from planner.vault_access import can_read, parse_policy
@@ -453,6 +454,20 @@ def test_every_secret_a_workload_references_is_produced_by_the_generated_externa
             assert ref.name == target, f"{where}: Secret {ref.name!r} is not the one {d.env}'s ExternalSecret writes ({target!r})"
             assert ref.key is None or ref.key in keys, f"{where}: key {ref.key!r} is not among the generated keys {sorted(keys)}"
             assert not ref.optional, f"{where}: a required secret is not optional (the sync wave guarantees it exists)"
+
+
+@pytest.mark.parametrize("d", DEPLOYED, ids=str)
+def test_vaults_phase_two_network_policy_admits_the_injected_pods(render: Render, d: Deployed) -> None:
+    """Vault admits, per environment, only labelled pods of apps with a Vault-backed secret: the injected ones are among them."""
+    settings = gitops.stack_settings(ROOT, d.stack)
+    [vault] = [p for p in network_policies(NetworkInputs(vault_apps(settings), [], [], [])) if p["metadata"]["name"] == "vault-server"]
+    peers = vault["spec"]["ingress"][0]["from"]
+    for label, template in pod_templates(render(d)):
+        if not _injected(template):
+            continue
+        labels = template["metadata"].get("labels", {})
+        assert any(p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": d.env}
+                   and p.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items() for p in peers), label
 
 
 @pytest.mark.parametrize("d", DEPLOYED, ids=str)
