@@ -218,8 +218,9 @@ def _issue_from_pydantic(error: Mapping[str, Any], prefix: tuple[Any, ...], mode
                            f"quote the value, such as `{last}: \"...\"`")
     if kind in ("int_type", "bool_type") and isinstance(error.get("input"), str):
         what = "an integer" if kind == "int_type" else "true or false"
+        example = f"such as `{last}: {'3' if kind == 'int_type' else 'true'}`"
         return ConfigIssue(_path(loc), f"must be {what}, but the stack file gives quoted text",
-                           f"write {what} without quotes, such as `{last}: {'3' if kind == 'int_type' else 'true'}`")
+                           f"{_hint(loc, example)}, written without quotes")
     if kind == "missing":
         return ConfigIssue(_path(loc), "is required", "add it (see docs/configuration.md)")
     if "[key]" in error["loc"]:
