@@ -62,13 +62,19 @@ class StackConfig(_Model):
         return self.charts.get(chart, CHART_PINS[chart].version)
 
     def config_secret_keys(self) -> list[str]:
-        """Top-level secret config keys that secrets with source ``config`` read."""
+        """Top-level secret config keys that secrets with source ``config`` and databases' admins read."""
         keys = {
             s.config_key
             for env in self.environments.values()
             for app in env.apps
             for s in app.secrets
             if s.source == "config" and s.config_key
+        }
+        keys |= {
+            app.database.admin.config_key
+            for env in self.environments.values()
+            for app in env.apps
+            if app.database is not None and app.database.admin.config_key
         }
         return sorted(keys)
 
@@ -103,6 +109,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
             )
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_vault_issues(cfg.vault))
+    issues.extend(_database_login_issues(cfg))
     issues.extend(_cluster_issues(cfg))
     issues.extend(_deployer_issues(cfg))
     issues.extend(_preview_issues(cfg))
@@ -112,6 +119,27 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
         if chart not in CHART_PINS:
             issues.append(ConfigIssue(f"charts.{chart}", "is not a chart this platform installs",
                                       "use one of " + ", ".join(sorted(CHART_PINS))))
+    return issues
+
+
+def _database_login_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """Each database connection has its own admin login: Vault rotates the admin's password
+    (``rotate-root``), which would lock out every other connection sharing that login."""
+    issues: list[ConfigIssue] = []
+    seen: dict[tuple[str, int, str], str] = {}
+    for env_name, env in cfg.environments.items():
+        for i, app in enumerate(env.apps):
+            if app.database is None:
+                continue
+            path = f"environments.{env_name}.apps[{i}].database.admin.username"
+            login = (app.database.host, app.database.port, app.database.admin.username)
+            if login in seen:
+                issues.append(ConfigIssue(
+                    path,
+                    f"is also the admin of {seen[login]} on the same server, and Vault rotates each connection's admin password",
+                    "give every database connection its own admin role, such as `vault_<app>_<environment>`",
+                ))
+            seen.setdefault(login, path.removesuffix(".admin.username"))
     return issues
 
 

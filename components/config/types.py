@@ -19,6 +19,8 @@ SYSTEM_NAMESPACES = ("vault", "argocd", "external-secrets")
 
 DnsLabel = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
 Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]*(s|m|h)$")]
+ConfigKeyName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$", max_length=64)]
+"""A top-level Pulumi config key that holds a secret value."""
 
 
 def _check_cidr(value: str) -> str:
