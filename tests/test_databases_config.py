@@ -58,7 +58,7 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("default longer than max", _set(defaultTtl="2h", maxTtl="1h", refreshInterval="30m"), ".defaultTtl", "is longer than maxTtl"),
     ("lease too short", _set(defaultTtl="1m", refreshInterval="30s"), ".defaultTtl", "must be between 5m and 168h"),
     ("lease too long", _set(maxTtl="200h"), ".maxTtl", "must be between 5m and 168h"),
-    ("refresh after half the lease", _set(defaultTtl="1h", refreshInterval="45m"), ".refreshInterval",
+    ("refresh after half the lease", _set(defaultTtl="1h", refreshInterval="45m", delivery="eso"), ".refreshInterval",
      "more than half of defaultTtl"),
     ("port out of range", _set(port=70000), ".port", "use a port from 1 to 65535"),
     ("database name with a dash", _set(name="payments-db"), ".name", "lowercase PostgreSQL name"),
@@ -79,7 +79,7 @@ def test_two_connections_sharing_an_admin_login_are_refused() -> None:
     """Vault rotates each connection's admin password: a shared login would lock the other connection out."""
 
     def share(config: dict[str, Any]) -> None:
-        env, i, db = _db_app(config)
+        env, _, db = _db_app(config)
         other = next(e for e in config["platform:environments"] if e != env)
         config["platform:environments"][other]["apps"][0]["database"] = json.loads(json.dumps(db))
 
@@ -105,12 +105,14 @@ def test_admin_password_stored_in_plain_text_is_refused() -> None:
         parse_stack_config({**raw, **values}, "dev", [k for k in keys if k != key])
 
 
-def test_dev_stack_declares_a_database_in_each_environment_with_its_own_database_and_login() -> None:
+def test_dev_stack_declares_databases_each_with_its_own_database_and_login_and_both_deliveries() -> None:
     settings = stack_settings("dev")
-    databases = {env: app.database for env, cfg in settings.environments.items() for app in cfg.apps if app.database}
-    assert set(databases) == set(settings.environments)
-    assert len({(d.host, d.name) for d in databases.values()}) == len(databases)
-    assert len({d.admin.username for d in databases.values()}) == len(databases)
+    databases = [(env, app.database) for env, cfg in settings.environments.items() for app in cfg.apps if app.database]
+    assert {env for env, _ in databases} == set(settings.environments)
+    assert len({(d.host, d.name) for _, d in databases}) == len(databases)
+    assert len({d.admin.username for _, d in databases}) == len(databases)
+    assert {d.delivery for _, d in databases} == {"eso", "agent"}
+    assert {d.grant.access for _, d in databases} == {"readonly", "readwrite"}
 
 
 @pytest.mark.parametrize(("text", "seconds"), [("30s", 30), ("20m", 1200), ("24h", 86400)])

@@ -271,6 +271,12 @@ def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
         "auth/kubernetes/*": frozenset({"create", "read", "update", "delete", "list"}),
         "auth/aws/*": frozenset({"create", "read", "update", "delete", "list"}),
         "kv/*": frozenset({"create", "read", "update", "patch", "delete", "list"}),
+        # The database engine's part (components/vault_databases.py).
+        "sys/mounts/database": frozenset({"create", "read", "update", "delete"}),
+        "sys/mounts/database/tune": frozenset({"read", "update"}),
+        "database/config/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "database/roles/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "database/rotate-root/*": frozenset({"update"}),
     }
     assert {p for p, caps in rules.items() if "sudo" in caps} == {"sys/auth/*", "sys/audit", "sys/audit/*"}
     assert not any(p.startswith(("sys/raw", "sys/seal", "auth/token", "sys/generate-root")) for p in rules)

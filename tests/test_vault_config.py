@@ -73,11 +73,12 @@ def test_snapshot_policy_is_snapshot_read_only_without_sudo() -> None:
 
 def test_preview_policy_grants_nothing_and_denies_the_kv_mount_and_sys() -> None:
     rules = parse_policy(preview_policy().hcl())
-    assert rules == {"kv/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
+    assert rules == {"kv/*": frozenset({"deny"}), "database/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
     # Merged into a token whose other policy grants the same (or a broader) pattern, deny still wins.
-    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"})}
+    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"}),
+             "database/*": frozenset({"read"})}
     for path in ("kv/data/production/api/db-password", "kv/metadata/staging/api", "kv/config", "sys/policies/acl/deployer",
-                 "sys/storage/raft/snapshot", "sys/raw/logical"):
+                 "sys/storage/raft/snapshot", "sys/raw/logical", "database/creds/production-payments"):
         assert allowed_capabilities([rules, grant], path) == frozenset(), path
     # The token's self-lookup (Vault's `default` policy) is untouched.
     assert allowed_capabilities([rules, {"auth/token/lookup-self": frozenset({"read"})}], "auth/token/lookup-self") == {"read"}

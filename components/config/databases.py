@@ -68,6 +68,8 @@ class DatabaseConfig(_Model):
     """The server's port."""
     name: PgIdentifier
     """The database (PostgreSQL `dbname`)."""
+    ssl_mode: Literal["verify-full", "require"] = "verify-full"
+    """TLS to the server: `verify-full` (its certificate chains to a CA Vault trusts and names the host) or `require`."""
     admin: DatabaseAdmin
     """The admin login Vault administers the app's users with."""
     grant: DatabaseGrant

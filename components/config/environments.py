@@ -7,8 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from components.config.errors import _FIX_HINTS, ConfigIssue
 from components.config.databases import DatabaseConfig, database_issues
+from components.config.errors import _FIX_HINTS, ConfigIssue
 from components.config.types import ConfigKeyName, DnsLabel, Duration, _Model
 
 # App names stay short so that derived names (`<app>-secrets`, `<env>-<app>` Vault

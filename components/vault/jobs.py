@@ -38,6 +38,7 @@ from typing import Any
 from components.namespaces import MANAGED_BY
 from components.vault import images, names
 from components.vault.server import container_security_context, pod_security_context
+from components.vault_databases import DEPLOYER_DATABASE_RULES
 
 SCRIPTS_CONFIG_MAP = f"{names.BOOTSTRAP}-scripts"
 SNAPSHOT_SCRIPTS_CONFIG_MAP = f"{names.SNAPSHOT}-scripts"
@@ -76,6 +77,8 @@ def deployer_policy_hcl(kubernetes_auth_path: str, aws_auth_path: str) -> str:
         (f"auth/{aws_auth_path}/*", ("create", "read", "update", "delete", "list")),
         (f"{names.KV_MOUNT}/*", ("create", "read", "update", "patch", "delete", "list")),
     ]
+    # The database engine's part (components/vault_databases.py): its mount, connections, roles, root rotations.
+    rules += DEPLOYER_DATABASE_RULES
     blocks = []
     for path, caps in rules:
         quoted = ", ".join(f'"{c}"' for c in caps)
