@@ -29,7 +29,7 @@ MOUNT = "vault:index/mount:Mount"
 
 
 def _db(access: str = "readonly", schemas: tuple[str, ...] = ("payments",)) -> DatabaseConfig:
-    return DatabaseConfig(host="db.example.internal", name="payments_staging",
+    return DatabaseConfig(host="db.example.internal", name="payments_staging", cidrs=["10.30.0.0/24"],
                           admin=DatabaseAdmin(username="vault_admin", source="external"),
                           grant=DatabaseGrant(access=access, schemas=list(schemas)))
 
@@ -149,3 +149,19 @@ def test_a_stack_without_databases_has_no_database_mount(edited_config: Callable
     rec = run_program(stack_input)
     assert [m["inputs"]["type"] for m in rec.by_type(MOUNT)] == ["kv"]
     assert not rec.by_type(CONNECTION) and not rec.by_type(ROLE) and not rec.by_type(ENDPOINT)
+
+
+def test_vault_servers_reach_each_database_network_on_its_port_only() -> None:
+    from components.vault.network import NetworkInputs, network_policies
+
+    inputs = NetworkInputs(["staging"], ["10.10.0.0/16"], ["10.250.0.0/24"], ["0.0.0.0/0"],
+                           databases=[(("10.30.0.0/24",), 5432), (("10.31.0.0/24", "10.31.1.0/24"), 6432)])
+    server = next(p for p in network_policies(inputs) if p["metadata"]["name"] == "vault-server")
+    database_rules = [r for r in server["spec"]["egress"] if any("ipBlock" in peer and peer["ipBlock"]["cidr"].startswith("10.3")
+                                                                for peer in r["to"])]
+    assert database_rules == [
+        {"to": [{"ipBlock": {"cidr": "10.30.0.0/24"}}], "ports": [{"port": 5432, "protocol": "TCP"}]},
+        {"to": [{"ipBlock": {"cidr": "10.31.0.0/24"}}, {"ipBlock": {"cidr": "10.31.1.0/24"}}], "ports": [{"port": 6432, "protocol": "TCP"}]},
+    ]
+    others = [p for p in network_policies(inputs) if p["metadata"]["name"] != "vault-server"]
+    assert "10.30.0.0/24" not in str(others), "only the servers (the database engine) reach the databases"

@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 from pydantic import Field
 
 from components.config.errors import ConfigIssue
-from components.config.types import ConfigKeyName, Duration, _Model
+from components.config.types import Cidr, ConfigKeyName, Duration, _Model
 
 # PostgreSQL identifiers the creation statements quote: lowercase, so they need no case folding.
 PgIdentifier = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*$", max_length=63)]
@@ -66,6 +66,8 @@ class DatabaseConfig(_Model):
     """The database server's host name, as Vault's pods reach it."""
     port: Annotated[int, Field(ge=1, le=65535)] = 5432
     """The server's port."""
+    cidrs: Annotated[list[Cidr], Field(min_length=1)]
+    """The networks the server's addresses are in: Vault's pods may reach them, on `port` only."""
     name: PgIdentifier
     """The database (PostgreSQL `dbname`)."""
     ssl_mode: Literal["verify-full", "require"] = "verify-full"

@@ -105,6 +105,7 @@ _FIX_HINTS = {
     "database.engine": "use `postgresql`",
     "database.host": "use the database server's lowercase DNS name, such as `payments-db.example.internal`",
     "sslMode": "use `verify-full` or `require` (Vault's connection always uses TLS)",
+    "database.cidrs": "list the database server's networks, such as `10.20.0.0/24` (host bits zero)",
     "database.port": "use a port from 1 to 65535, such as 5432",
     "database.name": "use a lowercase PostgreSQL name: letters, digits and '_', such as `payments`",
     "admin.username": "use a lowercase PostgreSQL role name: letters, digits and '_', such as `vault_admin`",
