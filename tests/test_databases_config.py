@@ -61,6 +61,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("refresh after half the lease", _set(defaultTtl="1h", refreshInterval="45m", delivery="eso"), ".refreshInterval",
      "more than half of defaultTtl"),
     ("port out of range", _set(port=70000), ".port", "use a port from 1 to 65535"),
+    ("network with host bits", _set(cidrs=["10.30.0.1/24"]), ".cidrs[0]", "host bits zero"),
+    ("no network", _set(cidrs=[]), ".cidrs", "at least 1 item"),
     ("database name with a dash", _set(name="payments-db"), ".name", "lowercase PostgreSQL name"),
     ("unknown delivery", _set(delivery="csi"), ".delivery", "use `eso`"),
     ("unknown engine", _set(engine="mysql"), ".engine", "use `postgresql`"),
