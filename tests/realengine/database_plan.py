@@ -82,15 +82,16 @@ def prepare_database(pg: Postgres, db: PlannedDatabase, initial_password: str) -
 
 
 def connection_write(connection: Mapping[str, Any], pg: Postgres, password: str | None) -> dict[str, Any]:
-    """The provider's write of a connection; without `password` as on an update that does not change it."""
+    """The provider's write of a connection; without `password` as on an update that does not change it,
+    or when the plan has none (admin source external)."""
     body: dict[str, Any] = {_snake(k): v for k, v in connection.items() if k not in ("postgresql", "backend", "name")}
     for key, value in connection["postgresql"].items():
         body[_snake(key)] = value
     url = _URL.match(body["connection_url"])
     assert url is not None
     body["connection_url"] = f"{url['head']}127.0.0.1:{pg.port}{url['db']}?sslmode=disable"
-    body.pop("password")
-    if password is not None:
+    body.pop("password", None)
+    if password is not None and "password" in connection["postgresql"]:  # source config; external: the owner writes it
         assert connection["postgresql"]["password"] == SECRET
         body["password"] = password
     return body

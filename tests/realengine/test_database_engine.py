@@ -19,10 +19,13 @@ import pytest
 from components.config.databases import DatabaseConfig
 from components.vault_databases import database_roles
 from components.vault_policies import app_policy_name, eso_policy_name
-from planner.run import Recording
-from tests.conftest import stack_settings
+from planner.run import Recording, run_program
+from tests.conftest import stack_input_from_objects, stack_settings
 from tests.realengine.database_plan import (
+    CONNECTION,
+    ENDPOINT,
     OTHER_SCHEMA,
+    ROLE,
     PlannedDatabase,
     apply_database_plan,
     connection_write,
@@ -193,6 +196,41 @@ def test_only_the_apps_own_token_reads_its_role(engine: Engine) -> None:
         with pytest.raises(BaoError) as denied:
             engine.lease(name, store)
         assert denied.value.status == 403
+
+
+def test_an_external_admin_password_is_written_by_its_owner_then_rotated(
+    edited_config: Callable[[str], dict[str, Any]], tmp_path: Path
+) -> None:
+    """Admin source `external`: the plan holds no password and verifies nothing; the owner's two writes
+    (docs/databases.md) make the connection work, and rotate-root ends the password they used."""
+    config = edited_config(STACK)
+    env, app = next((env, app) for env, cfg in config["platform:environments"].items() for app in cfg["apps"] if "database" in app)
+    app["database"]["admin"] = {"username": app["database"]["admin"]["username"], "source": "external"}
+    name = f"{env}-{app['name']}"
+    resources = [r for r in run_program(stack_input_from_objects(STACK, config)).resources  # this database's, and the mount
+                 if r["type"] not in (CONNECTION, ROLE, ENDPOINT)
+                 or name in (r["inputs"].get("name"), r["inputs"].get("path", "").rsplit("/", 1)[-1])]
+    [planned] = planned_databases(resources)
+    assert planned.connection["verifyConnection"] is False and "password" not in planned.connection["postgresql"]
+    assert not [r for r in resources if r["type"] == ENDPOINT], "nothing to rotate before the owner writes the password"
+    owners_password = secrets.token_urlsafe(24)
+    pg, bao = Postgres(), OpenBao(tmp_path / "openbao")
+    try:
+        pg.start()
+        bao.dev()
+        prepare_database(pg, planned, owners_password)
+        apply_database_plan(bao, pg, resources, "not-sent")
+        with pytest.raises(BaoError):
+            bao.request("GET", f"database/creds/{name}", token=bao.root_token)
+        bao.request("POST", f"database/config/{name}", token=bao.root_token, body={"password": owners_password})
+        assert bao.request("GET", f"database/creds/{name}", token=bao.root_token)["data"]["username"]
+        bao.request("POST", f"database/rotate-root/{name}", token=bao.root_token, body={})
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            pg.connect(planned.admin, owners_password, planned.database)
+        assert bao.request("GET", f"database/creds/{name}", token=bao.root_token)["data"]["username"]
+    finally:
+        bao.stop()
+        pg.stop()
 
 
 def test_postgres_stop_leaves_no_process_and_no_data_behind() -> None:
