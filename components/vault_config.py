@@ -1,4 +1,5 @@
-"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, the preview login, values.
+"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, the preview login, values,
+and the database engine of the apps' databases (components/vault_databases.py, docs/databases.md).
 
 Registered only when ``vaultPhase`` is 2, through an explicit ``vault`` provider
 that logs in with the AWS auth method the bootstrap job enabled (no token in
