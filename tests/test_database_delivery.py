@@ -7,6 +7,7 @@ from collections.abc import Callable
 import pytest
 
 from components.argocd.projects import DENIED_KINDS
+from components.config import KNOWN_ENVIRONMENTS
 from components.config.databases import duration_seconds
 from components.external_secrets import names
 from components.external_secrets.database_secrets import (
@@ -105,3 +106,31 @@ def test_agent_delivery_gets_no_generator_and_no_external_secret() -> None:
 def test_tenants_cannot_create_generators() -> None:
     """Argo CD's app projects deny every generator kind, so only the program creates them."""
     assert any(d.group == GENERATOR_API_VERSION.split("/")[0] and d.kind == "*" for d in DENIED_KINDS)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_a_tenant_cannot_reach_another_environments_generator(recording: Callable[..., Recording], stack: str) -> None:
+    """As the owner of one app's folder: a generatorRef has no namespace (the pinned CRD refuses one), and the
+    only cluster-wide generator kind, ClusterGenerator, is one the platform never creates."""
+    settings = stack_settings(stack)
+    (env, app_name), es = next(iter(stack_database_external_secrets(settings).items()))
+    other = next(e for e in KNOWN_ENVIRONMENTS if e != env)
+    attack = {**es, "spec": {**es["spec"], "dataFrom": [{"sourceRef": {"generatorRef": {
+        "apiVersion": GENERATOR_API_VERSION, "kind": GENERATOR_KIND, "name": f"{app_name}-database", "namespace": other}}}]}}
+    assert any("namespace" in error for error in crd_errors(attack))
+    assert not [r for r in recording(stack).resources if r["type"].endswith(":ClusterGenerator")]
+    generators = recording(stack).by_type(GENERATOR)
+    assert {g["inputs"]["metadata"]["namespace"] for g in generators} <= set(settings.environments)
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_generators_wait_for_vaults_configuration(recording: Callable[..., Recording], stack: str) -> None:
+    """Racing the first phase-2 `up`: a generator exists only after the Vault roles it logs in with."""
+    rec = recording(stack)
+    generators = rec.by_type(GENERATOR)
+    assert generators
+    for g in generators:
+        role = g["inputs"]["spec"]["provider"]["auth"]["kubernetes"]["role"]
+        assert rec.one("vault:kubernetes/authBackendRole:AuthBackendRole", role)["urn"] in g["dependencies"]
+        creds_role = g["inputs"]["spec"]["path"].rsplit("/", 1)[1]
+        assert rec.one("vault:database/secretBackendRole:SecretBackendRole", f"db-{creds_role}")["urn"] in g["dependencies"]
