@@ -165,3 +165,14 @@ def test_vault_servers_reach_each_database_network_on_its_port_only() -> None:
     ]
     others = [p for p in network_policies(inputs) if p["metadata"]["name"] != "vault-server"]
     assert "10.30.0.0/24" not in str(others), "only the servers (the database engine) reach the databases"
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_summary_lists_every_declared_database(recording: Callable[..., Recording], stack: str) -> None:
+    from planner.summary import _database_lines
+
+    lines = _database_lines(stack_settings(stack))
+    declared = database_roles(stack_settings(stack))
+    assert lines[1] == "## Databases" and len(lines) == 5 + len(declared)
+    for db, line in zip(declared, lines[5:], strict=True):
+        assert line.startswith(f"| {db.env} | {db.app} | `{db.database.name}`") and line.endswith(f"| `{db.creds_path}` |")
