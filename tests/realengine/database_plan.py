@@ -97,9 +97,11 @@ def connection_write(connection: Mapping[str, Any], pg: Postgres, password: str 
     return body
 
 
-def apply_database_plan(bao: OpenBao, pg: Postgres, resources: Iterable[Mapping[str, Any]], admin_password: str) -> None:
-    """Every planned database resource and policy, in the plan's registration order (its dependency order)."""
-    token = bao.root_token
+def apply_database_plan(bao: OpenBao, pg: Postgres, resources: Iterable[Mapping[str, Any]], admin_password: str,
+                        token: str | None = None) -> None:
+    """Every planned database resource and policy, in the plan's registration order (its dependency order),
+    as ``token`` (the deployer's, as `pulumi up` logs in; the root token by default)."""
+    token = token or bao.root_token
     for r in resources:
         i = r["inputs"]
         if r["type"] == MOUNT and i["type"] == "database":

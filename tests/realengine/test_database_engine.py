@@ -1,5 +1,8 @@
 """The dev plan's database engine, applied to a real OpenBao and a real PostgreSQL: what each lease's user can do.
 
+The plan is applied with a token of the deployer's policy (the bootstrap job's), so the deployer's
+database part is proved sufficient as well.
+
 One PostgreSQL and one OpenBao serve the module; every test takes its own leases.
 """
 
@@ -17,6 +20,8 @@ import psycopg
 import pytest
 
 from components.config.databases import DatabaseConfig
+from components.vault import jobs
+from components.vault import names as vault_names
 from components.vault_databases import database_roles
 from components.vault_policies import app_policy_name, eso_policy_name
 from planner.run import Recording, run_program
@@ -45,6 +50,7 @@ class Engine:
     admin_password: str  # what `pulumi config set --secret <admin.configKey>` held
     planned: dict[str, PlannedDatabase]  # by `<env>-<app>`
     declared: dict[str, DatabaseConfig]  # the stack file's, by `<env>-<app>`
+    deployer_token: str  # what applied the plan
 
     def lease(self, role: str, token: str | None = None) -> dict[str, Any]:
         return self.bao.request("GET", f"database/creds/{role}", token=token or self.bao.root_token)
@@ -75,8 +81,14 @@ def engine(recording: Callable[..., Recording], tmp_path_factory: pytest.TempPat
         bao.dev()
         for db in planned.values():
             prepare_database(pg, db, admin_password)
-        apply_database_plan(bao, pg, resources, admin_password)
-        yield Engine(bao, pg, admin_password, planned, declared)
+        # As `pulumi up` runs it: a token of the deployer's policy, as the bootstrap job writes it.
+        scripts = next(r for r in resources if r["type"] == "kubernetes:core/v1:ConfigMap" and r["name"] == "vault-bootstrap-scripts")
+        bao.request("PUT", f"sys/policies/acl/{vault_names.DEPLOYER_POLICY}", token=bao.root_token,
+                    body={"policy": scripts["inputs"]["data"][jobs.DEPLOYER_POLICY_FILE]})
+        deployer = bao.request("POST", "auth/token/create", token=bao.root_token,
+                               body={"policies": [vault_names.DEPLOYER_POLICY], "no_default_policy": True, "ttl": "10m"})
+        apply_database_plan(bao, pg, resources, admin_password, token=deployer["auth"]["client_token"])
+        yield Engine(bao, pg, admin_password, planned, declared, deployer["auth"]["client_token"])
     finally:
         bao.stop()
         pg.stop()
@@ -192,10 +204,10 @@ def test_only_the_apps_own_token_reads_its_role(engine: Engine) -> None:
             with pytest.raises(BaoError) as denied:
                 engine.bao.request(*call, token=token)
             assert denied.value.status == 403, call
-        store = engine.token(eso_policy_name(env))
-        with pytest.raises(BaoError) as denied:
-            engine.lease(name, store)
-        assert denied.value.status == 403
+        for other_token in (engine.token(eso_policy_name(env)), engine.deployer_token):  # a store; the deployer mints no user
+            with pytest.raises(BaoError) as denied:
+                engine.lease(name, other_token)
+            assert denied.value.status == 403
 
 
 def test_an_external_admin_password_is_written_by_its_owner_then_rotated(
