@@ -51,6 +51,12 @@ def _markdown(cells: Sequence[AccessCell]) -> str:
         "namespaces, the stores' `conditions` and the Vault and IAM grants above keep each environment apart.",
         "",
     ]
+    if any(c.path.startswith("database/creds/") for c in cells):
+        lines[-1:-1] = [
+            "The same holds for an app's database users (`database/creds/<env>-<app>` above): ESO writes them to",
+            "`<app>-database` through the platform's generator in the namespace, which any ExternalSecret of that",
+            "namespace may name; no other namespace can (docs/databases.md).",
+        ]
     return "\n".join(lines)
 
 

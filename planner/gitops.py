@@ -3,14 +3,17 @@
 For every stack file (`Pulumi.<stack>.yaml`), every environment and app it declares:
 
     <gitops.path>/apps/<app>/overlays/<env>/externalsecret.yaml    generated; always rewritten
-    <gitops.path>/apps/<app>/overlays/<env>/kustomization.yaml     created once if missing, listing it
+    <gitops.path>/apps/<app>/overlays/<env>/database-externalsecret.yaml
+                                                                   generated for an app whose database users
+                                                                   ESO delivers (docs/databases.md)
+    <gitops.path>/apps/<app>/overlays/<env>/kustomization.yaml     created once if missing, listing them
 
 The ExternalSecrets come from the same builder and config the program validates
 (`components/external_secrets/external_secret.py`), so they cannot drift from the
 secrets the platform created. A generated file whose app or environment left the
 config is deleted. An overlay's kustomization.yaml belongs to the app's owners
 after creation (workload patches, the base); the generator only checks that it
-still lists `externalsecret.yaml`.
+still lists the generated files.
 
 Exit codes: 0 written (or, with --check, up to date); 1 --check found stale,
 missing or extra files, or a kustomization that does not list its ExternalSecret;
@@ -30,12 +33,15 @@ import yaml
 
 from components.config import ConfigError, StackConfig
 from components.config.types import STACK_NAME, STACK_NAME_RULE
+from components.external_secrets.database_secrets import stack_database_external_secrets
 from components.external_secrets.external_secret import stack_external_secrets
 from planner import stackfile
 from planner.stackfile import StackFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTERNAL_SECRET_FILE = "externalsecret.yaml"
+DATABASE_SECRET_FILE = "database-externalsecret.yaml"
+GENERATED_FILES = (EXTERNAL_SECRET_FILE, DATABASE_SECRET_FILE)
 KUSTOMIZATION_FILE = "kustomization.yaml"
 
 
@@ -81,9 +87,9 @@ def external_secret_file(stack: str, manifest: dict[str, Any]) -> str:
     return header + _dump(manifest)
 
 
-def kustomization_file() -> str:
-    """A new overlay's kustomization: the generated ExternalSecret (the app's owners add the base and patches)."""
-    return _dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": [EXTERNAL_SECRET_FILE]})
+def kustomization_file(generated: Sequence[str] = (EXTERNAL_SECRET_FILE,)) -> str:
+    """A new overlay's kustomization: the generated ExternalSecrets (the app's owners add the base and patches)."""
+    return _dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": list(generated)})
 
 
 def generated_files(root: Path, stack_names: Sequence[str] | None = None) -> dict[str, str]:
@@ -92,12 +98,16 @@ def generated_files(root: Path, stack_names: Sequence[str] | None = None) -> dic
     owner: dict[str, str] = {}
     for stack in stack_names if stack_names is not None else stacks(root):
         settings = stack_settings(root, stack)
-        for (env, app), manifest in stack_external_secrets(settings).items():
-            path = f"{overlay_dir(settings, app, env)}/{EXTERNAL_SECRET_FILE}"
-            if path in files:
-                raise ValueError(f"environment {env!r} appears in the stacks {owner[path]!r} and {stack!r}; each environment belongs to one stack")
-            files[path] = external_secret_file(stack, manifest)
-            owner[path] = stack
+        generated = [(EXTERNAL_SECRET_FILE, stack_external_secrets(settings)),
+                     (DATABASE_SECRET_FILE, stack_database_external_secrets(settings))]
+        for file_name, manifests in generated:
+            for (env, app), manifest in manifests.items():
+                path = f"{overlay_dir(settings, app, env)}/{file_name}"
+                if path in files:
+                    raise ValueError(f"environment {env!r} appears in the stacks {owner[path]!r} and {stack!r}; "
+                                     "each environment belongs to one stack")
+                files[path] = external_secret_file(stack, manifest)
+                owner[path] = stack
     return files
 
 
@@ -105,16 +115,17 @@ def existing_files(root: Path, gitops_paths: Sequence[str]) -> set[str]:
     """Every ExternalSecret file the generator owns that is on disk now."""
     found: set[str] = set()
     for base in gitops_paths:
-        found |= {str(p.relative_to(root)) for p in (root / base).glob(f"apps/*/overlays/*/{EXTERNAL_SECRET_FILE}")}
+        for name in GENERATED_FILES:
+            found |= {str(p.relative_to(root)) for p in (root / base).glob(f"apps/*/overlays/*/{name}")}
     return found
 
 
-def _lists_external_secret(kustomization: Path) -> bool:
+def _lists(kustomization: Path, file_name: str) -> bool:
     try:
         data = yaml.safe_load(kustomization.read_text()) or {}
     except yaml.YAMLError:
         return False
-    return isinstance(data, dict) and EXTERNAL_SECRET_FILE in (data.get("resources") or [])
+    return isinstance(data, dict) and file_name in (data.get("resources") or [])
 
 
 def check(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> list[Problem]:
@@ -127,8 +138,8 @@ def check(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> lis
         elif path.read_text() != text:
             problems.append(Problem(rel, "differs from what the stack config generates"))
         kustomization = path.parent / KUSTOMIZATION_FILE
-        if kustomization.is_file() and not _lists_external_secret(kustomization):
-            problems.append(Problem(str(kustomization.relative_to(root)), f"does not list {EXTERNAL_SECRET_FILE} in resources"))
+        if kustomization.is_file() and not _lists(kustomization, path.name):
+            problems.append(Problem(str(kustomization.relative_to(root)), f"does not list {path.name} in resources"))
         elif not kustomization.is_file():
             problems.append(Problem(str(kustomization.relative_to(root)), "is missing"))
     for rel in sorted(existing_files(root, gitops_paths) - set(files)):
@@ -145,7 +156,7 @@ def write(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> lis
             path.write_text(text)
         kustomization = path.parent / KUSTOMIZATION_FILE
         if not kustomization.exists():
-            kustomization.write_text(kustomization_file())
+            kustomization.write_text(kustomization_file([n for n in GENERATED_FILES if f"{rel.rsplit('/', 1)[0]}/{n}" in files]))
     for rel in sorted(existing_files(root, gitops_paths) - set(files)):
         (root / rel).unlink()
     return check(root, files, gitops_paths)

@@ -74,6 +74,7 @@ def render_summary(stack: str, settings: StackConfig, resources: Resources) -> s
                 f"| {env_name} | {env.sync_policy} | {env.refresh_interval} | {app.name} | "
                 f"{app.service_account_name} | {secrets} |"
             )
+    lines += _database_lines(settings)
     lines += ["", *cost_lines(settings, resources)]
     lines += ["## Objects per component", "", "| component | objects |", "|---|---|"]
     lines += [f"| {c} | {n} |" for c, n in sorted(per_component.items())]
@@ -86,3 +87,18 @@ def render_summary(stack: str, settings: StackConfig, resources: Resources) -> s
     ]
     lines += [f"| `{t}` | {n} |" for t, n in sorted(per_type.items())]
     return "\n".join(lines) + "\n"
+
+
+def _database_lines(settings: StackConfig) -> list[str]:
+    """The apps' databases: Vault issues each app short-lived users (docs/databases.md)."""
+    rows = [
+        f"| {env_name} | {app.name} | `{db.name}` on `{db.host}:{db.port}` | {db.grant.access} on {', '.join(db.grant.schemas)} "
+        f"| {db.default_ttl} (max {db.max_ttl}) | {db.delivery} | `database/creds/{env_name}-{app.name}` |"
+        for env_name, env in settings.environments.items()
+        for app in env.apps
+        if (db := app.database) is not None
+    ]
+    if not rows:
+        return []
+    return ["", "## Databases", "", "| environment | app | database | grant | lease | delivery | Vault path |",
+            "|---|---|---|---|---|---|---|", *rows]

@@ -40,11 +40,18 @@ def stack_input_from_objects(stack: str, config: dict[str, Any], secret_keys: li
     return StackInput(project=base.project, stack=stack, config=flat, secret_keys=sorted(keys))
 
 
+def secret_config(stack: str) -> tuple[dict[str, str], list[str]]:
+    """Every secret config key Pulumi.yaml declares, each with a placeholder: (raw values, secret keys)."""
+    keys = [k.split(":", 1)[1] for k in read_stack(ROOT, stack).secret_keys if k.startswith("platform:")]
+    return {key: "placeholder" for key in keys}, keys
+
+
 def stack_settings(stack: str, **edits: Any) -> StackConfig:
     """The stack file's validated settings, with top-level keys replaced by ``edits``."""
     raw = {k.split(":", 1)[1]: json.dumps(v) for k, v in stack_config_objects(stack).items() if k.startswith("platform:")}
     raw.update({k: json.dumps(v) for k, v in edits.items()})
-    return parse_stack_config({**raw, "paymentsStripeApiKey": "x"}, stack, ["paymentsStripeApiKey"])
+    values, keys = secret_config(stack)
+    return parse_stack_config({**raw, **values}, stack, keys)
 
 
 _CACHE: dict[tuple[str, str], Recording] = {}

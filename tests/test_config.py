@@ -14,7 +14,7 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from planner.mocks import MockIdentity, PlanMocks, RecordingMonitor
 from planner.run import run_program
-from tests.conftest import ROOT, stack_config_objects, stack_input_from_objects
+from tests.conftest import ROOT, secret_config, stack_config_objects, stack_input_from_objects
 
 SECRET_LOOKING = "hunter2-" + "do-not-echo-me"
 
@@ -34,8 +34,8 @@ def _raw(config: dict[str, Any]) -> dict[str, str]:
 
 def _valid_raw(stack: str = "dev") -> tuple[dict[str, str], list[str]]:
     raw = _raw(stack_config_objects(stack))
-    raw["paymentsStripeApiKey"] = "placeholder"
-    return raw, ["paymentsStripeApiKey"]
+    values, keys = secret_config(stack)
+    return {**raw, **values}, keys
 
 
 def _app(cfg: dict[str, Any], env: str, index: int) -> dict[str, Any]:
@@ -169,10 +169,10 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
 def test_bad_config_names_the_key_and_the_fix(edit: Edit, path: str, words: str) -> None:
     config = stack_config_objects("dev")
     edit(config)
-    raw = _raw(config)
-    raw["paymentsStripeApiKey"] = "placeholder"
+    values, keys = secret_config("dev")
+    raw = {**_raw(config), **values}
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, "dev", ["paymentsStripeApiKey"])
+        parse_stack_config(raw, "dev", keys)
     lines = [line for line in str(caught.value).splitlines() if line.startswith("  - ")]
     matching = [line for line in lines if f"- {path}: " in line]
     assert matching, f"no problem reported at {path}; got:\n" + "\n".join(lines)
@@ -216,10 +216,10 @@ def test_all_problems_are_reported_at_once() -> None:
     config = stack_config_objects("dev")
     config["platform:vault"]["replicas"] = 2
     _app(config, "development", 0)["secrets"][0]["length"] = 8
-    raw = _raw(config)
-    raw["paymentsStripeApiKey"] = "x"
+    values, keys = secret_config("dev")
+    raw = {**_raw(config), **values}
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, "dev", ["paymentsStripeApiKey"])
+        parse_stack_config(raw, "dev", keys)
     assert len(caught.value.issues) == 2
 
 

@@ -284,6 +284,12 @@ def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
         "kv/config": crud,
         "kv/data/*": crud,
         "kv/metadata/*": frozenset({"read", "delete", "list"}),
+        # The database engine's part (components/vault_databases.py).
+        "sys/mounts/database": frozenset({"create", "read", "update", "delete"}),
+        "sys/mounts/database/tune": frozenset({"read", "update"}),
+        "database/config/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "database/roles/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "database/rotate-root/*": frozenset({"update"}),
     }
     assert {p for p, caps in rules.items() if "sudo" in caps} == {
         "sys/auth/kubernetes", "sys/auth/kubernetes/tune", "sys/audit", "sys/audit/file", "sys/audit/stdout"}

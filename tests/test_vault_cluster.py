@@ -14,6 +14,7 @@ from components.aws_context import AwsContext
 from components.kms import ADMIN_STATEMENT_SID, KEY_ADMIN_ACTIONS
 from components.vault import iam, jobs, names
 from components.vault.network import NetworkInputs, network_policies, vault_apps
+from components.vault_databases import database_roles
 from planner.artifacts import is_kubernetes_object, kubernetes_manifest
 from planner.mocks import SECRET
 from planner.run import Recording, run_program
@@ -526,8 +527,11 @@ def test_every_application_set_waits_for_the_bootstrap_job(recording: Callable[.
 def test_network_policies_are_registered_for_the_stacks_namespaces_and_cidrs(recording: Callable[..., Recording], stack: str) -> None:
     rec = recording(stack)
     settings = stack_settings(stack)
+    databases = sorted({(tuple(db.database.cidrs), db.database.port) for db in database_roles(settings)})
+    assert databases, "the committed stacks declare databases"
     expected = network_policies(NetworkInputs(vault_apps(settings), settings.cluster.api_server_cidrs,
-                                              settings.vault.deployer_cidrs, settings.vault.aws_endpoint_cidrs))
+                                              settings.vault.deployer_cidrs, settings.vault.aws_endpoint_cidrs,
+                                              databases=databases))
     registered = [r["inputs"] for r in children(rec) if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy"]
     assert [p["metadata"]["name"] for p in registered] == [p["metadata"]["name"] for p in expected]
     for got, want in zip(registered, expected, strict=True):

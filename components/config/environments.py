@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from components.config.databases import DatabaseConfig, database_issues
 from components.config.errors import _FIX_HINTS, ConfigIssue
-from components.config.types import DnsLabel, Duration, _Model
+from components.config.types import ConfigKeyName, DnsLabel, Duration, _Model
 
 # App names stay short so that derived names (`<app>-secrets`, `<env>-<app>` Vault
 # roles, `<env>/<app>/<key>` AWS names) stay within Kubernetes' 63-character limit.
 AppName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)]
 SecretKey = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
-ConfigKeyName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$", max_length=64)]
 
 
 class SecretSpec(_Model):
@@ -47,6 +47,8 @@ class AppConfig(_Model):
     """Name of the Kubernetes Secret ESO writes for the app in its namespace (default `<app>-secrets`); unique per environment."""
     secrets: Annotated[list[SecretSpec], Field(min_length=1)]
     """The secrets the app reads."""
+    database: DatabaseConfig | None = None
+    """A PostgreSQL database the app reaches with short-lived users Vault issues (docs/databases.md)."""
 
     @property
     def service_account_name(self) -> str:
@@ -107,6 +109,8 @@ def _app_issues(app_path: str, app: AppConfig) -> list[ConfigIssue]:
                                       "give every secret of an app its own key"))
         seen_keys.setdefault(secret.key, j)
         issues.extend(_source_issues(spath, secret))
+    if app.database is not None:
+        issues.extend(database_issues(f"{app_path}.database", app.database))
     return issues
 
 

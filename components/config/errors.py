@@ -106,6 +106,19 @@ _FIX_HINTS = {
     "timeZone": "use an IANA time zone such as `UTC` or `Europe/Paris`",
     "repoUsername": "use the user name that goes with the repository token, such as `git`",
     "secretRefreshInterval": "use a whole number of s, m or h from 1m to 24h, such as `1h`",
+    "database.engine": "use `postgresql`",
+    "database.host": "use the database server's lowercase DNS name, such as `payments-db.example.internal`",
+    "sslMode": "use `verify-full` or `require` (Vault's connection always uses TLS)",
+    "database.cidrs": "list the database server's networks, such as `10.20.0.0/24` (host bits zero)",
+    "database.port": "use a port from 1 to 65535, such as 5432",
+    "database.name": "use a lowercase PostgreSQL name: letters, digits and '_', such as `payments`",
+    "admin.username": "use a lowercase PostgreSQL role name: letters, digits and '_', such as `vault_admin`",
+    "admin.source": "use `config` (with a configKey) or `external`; never the password itself",
+    "grant.access": "use `readonly` or `readwrite`",
+    "grant.schemas": "list lowercase PostgreSQL schema names: letters, digits and '_'",
+    "defaultTtl": "use a whole number of s, m or h between 5m and 168h, such as `1h`",
+    "maxTtl": "use a whole number of s, m or h between 5m and 168h, such as `24h`",
+    "delivery": "use `eso` (a Secret ESO refreshes) or `agent` (the Vault Agent injector)",
 }
 
 

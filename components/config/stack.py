@@ -73,13 +73,19 @@ class StackConfig(_Model):
         return self.charts.get(chart, CHART_PINS[chart].version)
 
     def config_secret_keys(self) -> list[str]:
-        """Top-level secret config keys that secrets with source ``config`` read."""
+        """Top-level secret config keys that secrets with source ``config`` and databases' admins read."""
         keys = {
             s.config_key
             for env in self.environments.values()
             for app in env.apps
             for s in app.secrets
             if s.source == "config" and s.config_key
+        }
+        keys |= {
+            app.database.admin.config_key
+            for env in self.environments.values()
+            for app in env.apps
+            if app.database is not None and app.database.admin.config_key
         }
         return sorted(keys)
 
@@ -109,6 +115,7 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
     for env_name, env in cfg.environments.items():
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_vault_issues(cfg.vault))
+    issues.extend(_database_login_issues(cfg))
     issues.extend(_cluster_issues(cfg))
     issues.extend(_deployer_issues(cfg))
     issues.extend(_preview_issues(cfg))
@@ -131,6 +138,27 @@ _ISOLATION_AND_LIMITS: tuple[Callable[[StackConfig], list[ConfigIssue]], ...] = 
     alarm_recipient_issues,
     refresh_load_issues,
 )
+
+
+def _database_login_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """Each database connection has its own admin login: Vault rotates the admin's password
+    (``rotate-root``), which would lock out every other connection sharing that login."""
+    issues: list[ConfigIssue] = []
+    seen: dict[tuple[str, int, str], str] = {}
+    for env_name, env in cfg.environments.items():
+        for i, app in enumerate(env.apps):
+            if app.database is None:
+                continue
+            path = f"environments.{env_name}.apps[{i}].database.admin.username"
+            login = (app.database.host, app.database.port, app.database.admin.username)
+            if login in seen:
+                issues.append(ConfigIssue(
+                    path,
+                    f"is also the admin of {seen[login]} on the same server, and Vault rotates each connection's admin password",
+                    "give every database connection its own admin role, such as `vault_<app>_<environment>`",
+                ))
+            seen.setdefault(login, path.removesuffix(".admin.username"))
+    return issues
 
 
 def _cluster_issues(cfg: StackConfig) -> list[ConfigIssue]:
@@ -240,15 +268,21 @@ def _break_glass_issues(cfg: StackConfig) -> list[ConfigIssue]:
 
 
 def _referenced_config_keys(environments: Any) -> set[str]:
-    """The `configKey`s the environments name, read leniently (before or without validation)."""
+    """The `configKey`s the environments name (app secrets and database admins), read leniently (before or without validation)."""
     if not isinstance(environments, Mapping):
         return set()
-    return {
-        secret["configKey"]
-        for env in environments.values() if isinstance(env, Mapping) and isinstance(env.get("apps"), list)
-        for app in env["apps"] if isinstance(app, Mapping) and isinstance(app.get("secrets"), list)
-        for secret in app["secrets"] if isinstance(secret, Mapping) and isinstance(secret.get("configKey"), str)
-    }
+    keys: set[str] = set()
+    for env in environments.values():
+        apps = env.get("apps") if isinstance(env, Mapping) else None
+        for app in apps if isinstance(apps, list) else ():
+            if not isinstance(app, Mapping):
+                continue
+            secrets = app.get("secrets")
+            database = app.get("database")
+            admin = database.get("admin") if isinstance(database, Mapping) else None
+            holders = [*(secrets if isinstance(secrets, list) else ()), admin]
+            keys.update(h["configKey"] for h in holders if isinstance(h, Mapping) and isinstance(h.get("configKey"), str))
+    return keys
 
 
 def _unknown_name_issues(data: Mapping[str, Any]) -> list[ConfigIssue]:

@@ -42,9 +42,15 @@ REFRESH_MIN_SECONDS = 60
 REFRESH_MAX_SECONDS = 86400
 
 
+_DURATION = re.compile(r"^([1-9][0-9]*)(s|m|h)$")
+
+
 def duration_seconds(duration: str) -> int:
-    """`15m` -> 900 (durations are whole s, m or h)."""
-    return int(duration[:-1]) * _DURATION_UNITS[duration[-1]]
+    """`15m` -> 900 (durations are whole s, m or h); ValueError for anything else."""
+    match = _DURATION.match(duration)
+    if match is None:
+        raise ValueError(f"not a duration: {duration!r}")
+    return int(match[1]) * _DURATION_UNITS[match[2]]
 
 
 def _check_duration(value: str) -> str:
@@ -54,6 +60,10 @@ def _check_duration(value: str) -> str:
 
 
 Duration = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}(s|m|h)$"), AfterValidator(_check_duration)]
+# A lease length: the pattern only; the database model bounds it (5m to 168h), unlike a refresh interval.
+LeaseDuration = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}(s|m|h)$")]
+ConfigKeyName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$", max_length=64)]
+"""A top-level Pulumi config key that holds a secret value."""
 
 
 def _check_cidr(value: str) -> str:

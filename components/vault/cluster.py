@@ -32,6 +32,7 @@ from components.network_policy import create_network_policy
 from components.vault import iam, jobs, names, server
 from components.vault import tls as tls_names
 from components.vault.network import NetworkInputs, network_policies, vault_apps
+from components.vault_databases import database_roles
 
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
 RECOVERY_SECRET_WINDOW_DAYS = 30  # the recovery material always gets the longest recovery window
@@ -282,6 +283,7 @@ class VaultCluster(pulumi.ComponentResource):
                 api_server_cidrs=settings.cluster.api_server_cidrs,
                 deployer_cidrs=vault_cfg.deployer_cidrs,
                 aws_endpoint_cidrs=vault_cfg.aws_endpoint_cidrs,
+                databases=sorted({(tuple(db.database.cidrs), db.database.port) for db in database_roles(settings)}),
             ))
         ]
 

@@ -42,6 +42,7 @@ from typing import Any
 from components.namespaces import MANAGED_BY
 from components.vault import images, names
 from components.vault.server import container_security_context, pod_security_context
+from components.vault_databases import DEPLOYER_DATABASE_RULES
 from components.vault_policies import APP_POLICY_PREFIX, AUDIT_DEVICE_PATHS, ESO_POLICY_PREFIX, PREVIEW_POLICY, SNAPSHOT_POLICY
 
 SCRIPTS_CONFIG_MAP = f"{names.BOOTSTRAP}-scripts"
@@ -101,6 +102,7 @@ def deployer_policy_rules(kubernetes_auth_path: str, aws_auth_path: str, preview
         (f"{names.KV_MOUNT}/config", CRUD),
         (f"{names.KV_MOUNT}/data/*", CRUD),  # glob: the values of every <scope>/<app>/<key>
         (f"{names.KV_MOUNT}/metadata/*", ("read", "delete", "list")),
+        *DEPLOYER_DATABASE_RULES,  # the database engine's part (components/vault_databases.py): its mount, connections, roles, root rotations
     ]
 
 

@@ -56,6 +56,8 @@ class NetworkInputs:
     deployer_cidrs: Sequence[str]
     aws_endpoint_cidrs: Sequence[str]
     phase: int = 2  # 1: Vault not configured yet, only the bootstrap reaches it
+    # (networks, port) of each database Vault's database engine administers (components/vault_databases.py).
+    databases: Sequence[tuple[Sequence[str], int]] = ()
 
 
 def _cidrs(cidrs: Sequence[str]) -> tuple[Peer, ...]:
@@ -91,7 +93,8 @@ def network_policies(inputs: NetworkInputs) -> list[dict[str, Any]]:
                 Rule(peers=vault_client_peers(inputs), ports=(API,)),
                 Rule(peers=(SERVERS,), ports=(API, CLUSTER)),
             ],
-            egress=[to_api_server, to_aws, Rule(peers=(SERVERS,), ports=(API, CLUSTER))],
+            egress=[to_api_server, to_aws, Rule(peers=(SERVERS,), ports=(API, CLUSTER)),
+                    *(Rule(peers=_cidrs(cidrs), ports=(Port(port),)) for cidrs, port in inputs.databases)],
         ),
         network_policy_manifest(
             "vault-agent-injector", ns, pod_labels=names.INJECTOR_LABELS, labels=MANAGED_BY,
