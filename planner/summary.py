@@ -11,9 +11,11 @@ PHASE_NOTES = {
     1: (
         "Phase 1 (empty cluster): nothing that needs a configured Vault is registered; the bootstrap job "
         "initialises Vault (recovery keys to AWS Secrets Manager, AWS auth for the deployer) and the snapshot "
-        "CronJob stays suspended. Phase 2 (`vaultPhase: 2`) adds Vault's own configuration through the `vault` "
-        "provider (KV v2, audit devices, Kubernetes auth, policies and roles, including the snapshot job's "
-        "`vault-snapshot` role), the Vault-backed secret stores, and resumes the snapshot CronJob."
+        "CronJob stays suspended; Vault's API admits only the bootstrap job, its peers and the deployer CIDRs, and "
+        "the ApplicationSets wait for the bootstrap job. Phase 2 (`vaultPhase: 2`) adds Vault's own configuration "
+        "through the `vault` provider (KV v2, audit devices, Kubernetes auth, policies and roles, including the "
+        "snapshot job's `vault-snapshot` role), the Vault-backed secret stores, opens Vault's API to the ESO "
+        "controller, the snapshot job and the pods of apps with a Vault-backed secret, and resumes the snapshot CronJob."
     ),
     2: "Phase 2 (Vault answers): everything, including what needs a configured Vault (see docs/bootstrap.md).",
 }

@@ -156,6 +156,16 @@ def assert_configured(pod: Pod, token: str) -> None:
     assert token not in pod.output()
 
 
+def test_configure_killed_right_after_the_revoke_finishes_on_restart(configure_pod: tuple[Pod, str]) -> None:
+    """The old script, restarted with a revoked token still on file, retried with it and failed forever."""
+    pod, token = configure_pod
+    pod.inject(Fault("vault", ("token", "revoke"), "crash"))
+    assert pod.run("configure").returncode != 0
+    assert not pod.token_valid(token) and (pod.work / "root-token").exists()
+    assert pod.run("configure").returncode == 0
+    assert_configured(pod, token)
+
+
 def test_revoke_answer_lost_is_proven_by_the_servers_403(configure_pod: tuple[Pod, str]) -> None:
     pod, token = configure_pod
     pod.inject(Fault("vault", ("token", "revoke"), "after"))

@@ -4,36 +4,37 @@
 # without it (by someone else, or by this pod with its output lost) is an incident.
 set -eu
 W="${BOOTSTRAP_WORK_DIR:-/work}"
+# Runs the command until it succeeds, at most $1 times, 10 seconds apart.
+attempts() {
+  max=$1
+  shift
+  n=1
+  until "$@"; do
+    [ "$n" -ge "$max" ] && return 1
+    n=$((n + 1))
+    sleep 10
+  done
+}
 incident() {
   message="Vault bootstrap incident on $VAULT_CLUSTER: $1. Vault must be treated as compromised: wipe its Raft data and initialise again (docs/bootstrap.md, \"Vault initialised by someone else\")."
   echo "store: $message" >&2
   [ -e "$W/incident-published" ] && exit 1
-  attempt=1
-  until aws sns publish --topic-arn "$ALARM_TOPIC_ARN" --subject "Vault bootstrap incident: $VAULT_CLUSTER" \
-      --message "$message" --query MessageId --output text > /dev/null; do
-    if [ "$attempt" -ge 6 ]; then
-      echo "store: could not publish to the alarm topic $ALARM_TOPIC_ARN either; the next attempt retries" >&2
-      exit 1
-    fi
-    attempt=$((attempt + 1))
-    sleep 10
-  done
+  if ! attempts 6 aws sns publish --topic-arn "$ALARM_TOPIC_ARN" --subject "Vault bootstrap incident: $VAULT_CLUSTER" \
+      --message "$message" --query MessageId --output text > /dev/null; then
+    echo "store: could not publish to the alarm topic $ALARM_TOPIC_ARN either; the next attempt retries" >&2
+    exit 1
+  fi
   : > "$W/incident-published"
   exit 1
 }
 if [ -e "$W/stored" ]; then
   echo "store: the recovery material is stored"
 elif [ -e "$W/recovery.json" ]; then
-  attempt=1
-  until aws secretsmanager put-secret-value --secret-id "$RECOVERY_SECRET_ARN" \
-      --secret-string "file://$W/recovery.json" --query VersionId --output text > /dev/null; do
-    if [ "$attempt" -ge 60 ]; then
-      echo "store: giving up after $attempt attempts; the material is still in this pod's memory volume: fix the cause and let the pod retry" >&2
-      exit 1
-    fi
-    attempt=$((attempt + 1))
-    sleep 10
-  done
+  if ! attempts 60 aws secretsmanager put-secret-value --secret-id "$RECOVERY_SECRET_ARN" \
+      --secret-string "file://$W/recovery.json" --query VersionId --output text > /dev/null; then
+    echo "store: giving up after 60 attempts; the material is still in this pod's memory volume: fix the cause and let the pod retry" >&2
+    exit 1
+  fi
   : > "$W/stored"
   rm -f "$W/recovery.json"
   echo "store: recovery material written to Secrets Manager"
