@@ -24,7 +24,7 @@ import json
 import secrets
 import threading
 import uuid
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -36,18 +36,26 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
+from tests.realengine.database_plan import CONNECTION, ENDPOINT, ROLE
 from tests.realengine.openbao import OpenBao
 
 SECRET = "[secret]"
 AWS_ROLE = "vault:aws/authBackendRole:AuthBackendRole"
 TOKEN_REVIEW_PATH = "/apis/authentication.k8s.io/v1/tokenreviews"
+# The database engine's writes: path of each (the deployer's right to make them is what this tier checks).
+DATABASE_WRITES: dict[str, Callable[[Mapping[str, Any]], str]] = {
+    CONNECTION: lambda i: f"{i['backend']}/config/{i['name']}",
+    ROLE: lambda i: f"{i['backend']}/roles/{i['name']}",
+    ENDPOINT: lambda i: str(i["path"]),
+}
 
 
 def apply_resource(server: OpenBao, token: str, resource: Mapping[str, Any], audit_dir: Path) -> None:
     """One planned Vault resource, written with ``token`` and read back as the provider's refresh would."""
     i, kind = resource["inputs"], resource["type"]
     if kind == "vault:index/mount:Mount":
-        server.request("POST", f"sys/mounts/{i['path']}", token, {"type": i["type"], "description": i["description"], "options": i["options"]})
+        body = {"type": i["type"], "description": i["description"], "options": i.get("options", {})}
+        server.request("POST", f"sys/mounts/{i['path']}", token, body)
         server.request("GET", f"sys/mounts/{i['path']}", token)
     elif kind == "vault:kv/secretBackendV2:SecretBackendV2":
         server.request("POST", f"{i['mount']}/config", token, {"max_versions": i["maxVersions"], "cas_required": i["casRequired"]})
@@ -82,6 +90,10 @@ def apply_resource(server: OpenBao, token: str, resource: Mapping[str, Any], aud
         path = f"auth/{i['backend']}/role/{i['role']}"
         caps = server.request("POST", "sys/capabilities-self", token, {"paths": [path]})[path]
         assert {"create", "read", "update", "delete"} <= set(caps), (path, caps)
+    elif kind in DATABASE_WRITES:  # substituted: needs a PostgreSQL; applied against one by test_database_engine.py
+        path = DATABASE_WRITES[kind](i)
+        caps = server.request("POST", "sys/capabilities-self", token, {"paths": [path]})[path]
+        assert ({"update"} if kind == ENDPOINT else {"create", "update"}) <= set(caps), (path, caps)
     elif kind == "vault:kv/secretV2:SecretV2":
         data = json.loads(i["dataJson"]) if i["dataJson"] != SECRET else {"value": f"test-value-of-{i['name']}"}
         server.request("POST", f"{i['mount']}/data/{i['name']}", token, {"data": data})
