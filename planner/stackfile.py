@@ -1,9 +1,12 @@
 """Read Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI hands config to a program.
 
 Objects become JSON strings, scalars strings; keys without a namespace belong to
-the project. Only the CLI can decrypt ``secure:`` values, so every key declared
-``secret: true`` in Pulumi.yaml (set or not) and every ``secure:`` value gets a
-placeholder that is registered as a secret.
+the project. Only the CLI can decrypt ``secure:`` values, so every ``secure:`` value,
+every key declared ``secret: true`` in Pulumi.yaml and every top-level key an app
+secret of this stack names with ``configKey`` (set or not) gets a placeholder that is
+registered as a secret. A stack file may hold what ``pulumi stack init
+--secrets-provider`` writes beside ``config`` (``secretsprovider``, ``encryptedkey``,
+``encryptionsalt``): the plan never decrypts, so it only checks their shape.
 """
 
 from __future__ import annotations
@@ -82,4 +85,55 @@ def read_stack(root: Path, stack: str, overrides: dict[str, str] | None = None) 
             config[full] = _as_config_string(value)
     for key, value in (overrides or {}).items():
         config[_qualify(key, project)] = value
+    check_secrets_provider(stack_file, root / f"Pulumi.{stack}.yaml")
+    add_referenced_secret_keys(config, secret_keys, project)
     return StackInput(project=project, stack=stack, config=config, secret_keys=sorted(secret_keys))
+
+
+# --- Per-stack secret keys and the secrets provider (what `pulumi stack init` and `config set --secret` write) ---
+
+SECRETS_PROVIDER_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+"""Top-level stack-file keys the CLI writes beside ``config``: the provider URL (``awskms://...``),
+the data key it encrypted with that provider, or the passphrase provider's salt."""
+
+
+def check_secrets_provider(stack_file: dict[str, Any], path: Path) -> None:
+    """The secrets provider's keys, when present, are the strings the CLI writes."""
+    for key in SECRETS_PROVIDER_KEYS:
+        if key in stack_file and not (isinstance(stack_file[key], str) and stack_file[key].strip()):
+            raise StackFileError(f"{path}: {key} must be the string `pulumi stack init` wrote; "
+                                 f"restore it from Git or re-run `pulumi stack change-secrets-provider`")
+
+
+def referenced_config_keys(config: dict[str, str], project: str) -> list[str]:
+    """Full keys (``project:key``) that this stack's app secrets of source ``config`` name with ``configKey``.
+
+    Read from the raw environments, before validation: a malformed entry names nothing
+    here, and the config model reports it with its key path.
+    """
+    try:
+        environments = json.loads(config.get(f"{project}:environments", "{}"))
+    except json.JSONDecodeError:
+        return []
+    keys: set[str] = set()
+    for env in environments.values() if isinstance(environments, dict) else ():
+        apps = env.get("apps") if isinstance(env, dict) else None
+        for app in apps if isinstance(apps, list) else ():
+            secrets = app.get("secrets") if isinstance(app, dict) else None
+            for secret in secrets if isinstance(secrets, list) else ():
+                if isinstance(secret, dict) and secret.get("source") == "config" and isinstance(secret.get("configKey"), str):
+                    keys.add(_qualify(secret["configKey"], project))
+    return sorted(keys)
+
+
+def add_referenced_secret_keys(config: dict[str, str], secret_keys: set[str], project: str) -> None:
+    """A key this stack's apps name that the stack file does not set becomes a secret placeholder.
+
+    That is what the CLI would hand the program once `pulumi config set --secret` ran; a key
+    set in plain text keeps its value and stays out of ``secret_keys``, so the config model
+    refuses it. Keys other stacks name are not demanded here.
+    """
+    for full in referenced_config_keys(config, project):
+        if full not in config:
+            config[full] = placeholder_for(full)
+            secret_keys.add(full)
