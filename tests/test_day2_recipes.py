@@ -1,8 +1,9 @@
 """Each README day-2 recipe, done as written on a copy of the repository, keeps everything green.
 
-On a fresh copy: the recipe's hand edits and CLI steps, then `make gitops` (`python -m
-planner.gitops`), `make plan` for every stack, the secret scan against the committed baseline
-(no new entry) and the config-driven tests, run on the copy without editing a test.
+On a fresh copy: each recipe's hand edits and CLI steps, then `make gitops` (`python -m
+planner.gitops`) and `make plan` of the stack it changed; then the secret scan against the
+committed baseline (no new entry) and the config-driven tests, run on the copy without editing a
+test. One copy walks the four recipes in turn, to keep the walk affordable.
 """
 
 from __future__ import annotations
@@ -12,6 +13,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
+from planner import gitops
+from planner.__main__ import main as planner_main
 from tests import day2
 
 # The tests whose names, keys and positions come from the stack files and the GitOps tree: the
@@ -97,6 +102,14 @@ def awskms_secrets_provider_and_a_secret_set(root: Path) -> str:
 
 
 Recipe = Callable[[Path], str]
+# In this order on one copy: the new environment first (its starting point drops `staging`), then the
+# apps (one of them in that environment only), then the stack with an awskms provider and its secrets.
+RECIPES: tuple[Recipe, ...] = (
+    new_environment_in_an_existing_stack,
+    new_app_with_config_random_and_external_secrets,
+    staging_only_app,
+    awskms_secrets_provider_and_a_secret_set,
+)
 
 
 def _ok(result: Any, what: str) -> str:
@@ -104,26 +117,23 @@ def _ok(result: Any, what: str) -> str:
     return str(result.stdout)
 
 
-def _walk(tmp_path: Path, recipes: list[Recipe]) -> None:
-    """Each recipe in turn on one copy, then `make gitops`, `make plan` of the stack it changed and the
-    secret scan (against the committed baseline, which stays as it is); the config-driven tests at the end."""
+def test_each_day2_recipe_done_as_written_keeps_plan_gitops_scan_and_tests_green(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each recipe in turn on one copy, then `make gitops` (and its check) and `make plan` of the stack it
+    changed (in-process, on the copy's files); at the end the secret scan against the committed
+    baseline, which stays as it is, and the config-driven tests, run on the copy as `make test` would."""
     root = day2.clone(tmp_path / "clone")
     baseline = (root / ".secrets.baseline").read_text()
-    for recipe in recipes:
+    for recipe in RECIPES:
         stack = recipe(root)
-        out = _ok(day2.run(root, "-m", "planner.gitops"), f"{recipe.__name__}: make gitops")
+        capsys.readouterr()
+        assert gitops.main(["--root", str(root)]) == 0, f"{recipe.__name__}: make gitops\n{capsys.readouterr().err}"
         if recipe is not awskms_secrets_provider_and_a_secret_set:
-            assert "Next steps:" in out, f"{recipe.__name__}: make gitops scaffolds the new app's files and says what next"
-        _ok(day2.run(root, "-m", "planner.gitops", "--check"), f"{recipe.__name__}: make gitops --check")
-        _ok(day2.run(root, "-m", "planner", "--stack", stack, "--out", str(tmp_path / "plan")), f"{recipe.__name__}: make plan STACK={stack}")
-        _ok(day2.run(root, "-m", "tools.secret_scan"), f"{recipe.__name__}: the secret scan")
-        assert (root / ".secrets.baseline").read_text() == baseline, "no new baseline entry"
+            assert "Next steps:" in capsys.readouterr().out, f"{recipe.__name__}: make gitops scaffolds the new files and says what next"
+        assert gitops.main(["--root", str(root), "--check"]) == 0, f"{recipe.__name__}: make gitops --check"
+        code = planner_main(["--stack", stack, "--root", str(root), "--out", str(tmp_path / "plan")])
+        assert code == 0, f"{recipe.__name__}: make plan STACK={stack}\n{capsys.readouterr().err}"
+    _ok(day2.run(root, "-m", "tools.secret_scan"), "the secret scan")
+    assert (root / ".secrets.baseline").read_text() == baseline, "no new baseline entry"
     _ok(day2.run(root, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CONFIG_DRIVEN, timeout=1500), "the config-driven tests")
-
-
-def test_a_new_app_a_staging_only_app_and_an_awskms_stack_with_a_secret_keep_everything_green(tmp_path: Path) -> None:
-    _walk(tmp_path, [new_app_with_config_random_and_external_secrets, staging_only_app, awskms_secrets_provider_and_a_secret_set])
-
-
-def test_a_new_environment_in_an_existing_stack_keeps_everything_green(tmp_path: Path) -> None:
-    _walk(tmp_path, [new_environment_in_an_existing_stack])
