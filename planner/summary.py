@@ -25,7 +25,7 @@ HOURS_PER_MONTH = 730
 _SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 SECRETS_MANAGER_SECRET = "aws:secretsmanager/secret:Secret"
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+RANDOM_TYPE = "random:index/randomPassword:RandomPassword"
 
 
 def seconds(duration: str) -> int:
@@ -60,7 +60,7 @@ def cost_lines(settings: StackConfig, resources: Resources) -> list[str]:
 
 def rotation_lines(settings: StackConfig, resources: Resources) -> list[str]:
     """Which value each `rotation` keeper regenerates, read from the registered RandomPasswords' keepers."""
-    keepers = {r["name"]: (r["inputs"].get("keepers") or {}).get("rotation") for r in resources if r["type"] == RANDOM_PASSWORD}
+    keepers = {r["name"]: (r["inputs"].get("keepers") or {}).get("rotation") for r in resources if r["type"] == RANDOM_TYPE}
     lines = [
         "## What a change rotates",
         "",

@@ -9,7 +9,7 @@ import pytest
 
 from planner.access_matrix import access_cells, write_access_matrix
 from planner.run import Recording
-from planner.summary import RANDOM_PASSWORD, render_summary
+from planner.summary import RANDOM_TYPE, render_summary
 from tests.conftest import ROOT, STACKS, stack_settings
 
 
@@ -29,7 +29,7 @@ def test_the_summary_says_which_value_each_rotation_keeper_rotates(recording: Ca
     text = render_summary(stack, settings, resources)
     section = text.split("## What a change rotates", 1)[1].split("\n## ", 1)[0]
     rows = dict(re.findall(r"^\| `([^`]+)` \| \w+ \| `([^`]+)` \|", section, re.M))
-    registered = {r["name"]: r["inputs"]["keepers"]["rotation"] for r in resources if r["type"] == RANDOM_PASSWORD}
+    registered = {r["name"]: r["inputs"]["keepers"]["rotation"] for r in resources if r["type"] == RANDOM_TYPE}
     randoms = [(f"{env}/{app.name}/{s.key}", s.rotation) for env, e in settings.environments.items() for app in e.apps
                for s in app.secrets if s.source == "random"]
     assert randoms
