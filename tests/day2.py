@@ -25,7 +25,7 @@ PROJECT = "platform"
 
 
 def clone(dst: Path) -> Path:
-    """A copy of the repository's tracked and new files in ``dst`` (a git repository, nothing committed)."""
+    """A copy of the repository's tracked and new files in ``dst``, committed as the clone's starting point."""
     names = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
                            check=True, capture_output=True).stdout.decode().split("\0")
     for name in filter(None, names):
@@ -33,8 +33,18 @@ def clone(dst: Path) -> Path:
         if source.is_file() and not source.is_symlink():
             (dst / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, dst / name)
+    git = ["git", "-C", str(dst), "-c", "user.name=day2", "-c", "user.email=day2@example.com"]
     subprocess.run(["git", "init", "-q", str(dst)], check=True)
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "--no-verify", "-m", "clone"], check=True)
     return dst
+
+
+def changed_files(root: Path) -> list[str]:
+    """Files changed or added since the clone (what the recipes produced), not ignored by git."""
+    out = subprocess.run(["git", "-C", str(root), "ls-files", "-z", "--modified", "--others", "--exclude-standard"],
+                         check=True, capture_output=True).stdout.decode()
+    return sorted({name for name in out.split("\0") if name and (root / name).is_file()})
 
 
 def run(root: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess[str]:

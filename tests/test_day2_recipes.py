@@ -121,8 +121,9 @@ def test_each_day2_recipe_done_as_written_keeps_plan_gitops_scan_and_tests_green
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Each recipe in turn on one copy, then `make gitops` (and its check) and `make plan` of the stack it
-    changed (in-process, on the copy's files); at the end the secret scan against the committed
-    baseline, which stays as it is, and the config-driven tests, run on the copy as `make test` would."""
+    changed (in-process, on the copy's files); at the end the secret scan of every file the recipes
+    changed or added, against the committed baseline, which stays as it is, and the config-driven
+    tests, run on the copy as `make test` would."""
     root = day2.clone(tmp_path / "clone")
     baseline = (root / ".secrets.baseline").read_text()
     for recipe in RECIPES:
@@ -134,7 +135,10 @@ def test_each_day2_recipe_done_as_written_keeps_plan_gitops_scan_and_tests_green
         assert gitops.main(["--root", str(root), "--check"]) == 0, f"{recipe.__name__}: make gitops --check"
         code = planner_main(["--stack", stack, "--root", str(root), "--out", str(tmp_path / "plan")])
         assert code == 0, f"{recipe.__name__}: make plan STACK={stack}\n{capsys.readouterr().err}"
-    _ok(day2.run(root, "-m", "tools.secret_scan"), "the secret scan")
+    # The committed tree passes the scan (`make lint`); what the recipes wrote must too, with the same baseline.
+    produced = day2.changed_files(root)
+    assert "Pulumi.prod.yaml" in produced and any(f.startswith("gitops/apps/ledger/base/") for f in produced)
+    _ok(day2.run(root, "-m", "tools.secret_scan", *produced), "the secret scan of the recipes' files")
     assert (root / ".secrets.baseline").read_text() == baseline, "no new baseline entry"
     # (The plan command's own test is left out: the walk ran the plan of every stack it changed.)
     _ok(day2.run(root, "-m", "pytest", "-q", "-p", "no:cacheprovider", *CONFIG_DRIVEN,

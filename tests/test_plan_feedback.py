@@ -77,3 +77,13 @@ def test_the_first_install_shows_its_progress() -> None:
     assert "@echo" in install
     requirement_lines = [line for line in install.splitlines() if "-r requirements" in line]
     assert requirement_lines and all("--quiet" not in line and "--progress-bar off" in line for line in requirement_lines)
+
+
+def test_make_test_leaves_the_whole_tree_scan_to_make_lint() -> None:
+    """The one test `make test` deselects is the whole-tree secret scan, and `make lint` still runs that scan."""
+    makefile = (ROOT / "Makefile").read_text()
+    deselected = re.findall(r"--deselect (\S+)", _target(makefile, "test"))
+    assert deselected == ["$(SLOW_IN_LINT)"]
+    assert re.search(r"^SLOW_IN_LINT := tests/test_security_scans.py::test_the_baseline_is_current$", makefile, re.M)
+    assert re.search(r"^lint: .*\bscan\b", makefile, re.M) and re.search(r"^scan: .*\bsecrets-scan\b", makefile, re.M)
+    assert _target(makefile, "secrets-scan").strip().endswith("$(PY) -m tools.secret_scan"), "the whole tree, no file list"
