@@ -526,8 +526,10 @@ def test_sizing_and_network_mistakes_are_reported_with_their_paths() -> None:
 
 def test_two_apps_writing_one_secret_are_refused() -> None:
     envs = copy.deepcopy(stack_config_objects("dev")["platform:environments"])
-    envs["staging"]["apps"][1]["secretName"] = "api-secrets"  # api-admin would overwrite api's Secret
+    env = next(e for e, spec in envs.items() if len(spec["apps"]) > 1)
+    first = envs[env]["apps"][0]
+    envs[env]["apps"][1]["secretName"] = first.get("secretName", f"{first['name']}-secrets")  # would overwrite apps[0]'s Secret
     assert _problems(environments=envs) == [
-        "platform:environments.staging.apps[1].secretName: names the same Secret as apps[0], so two ExternalSecrets "
+        f"platform:environments.{env}.apps[1].secretName: names the same Secret as apps[0], so two ExternalSecrets "
         "would fight over it. Fix: give every app of an environment its own secretName (default `<app>-secrets`)."
     ]
