@@ -25,6 +25,7 @@ CONFIG_DRIVEN = (
     "tests/test_project_files.py",
     "tests/test_secrets_flow.py",
     "tests/test_config.py",
+    "tests/test_external_secrets.py",
     "tests/test_external_secrets_gitops.py",
     "tests/test_gitops_tree.py",
 )
