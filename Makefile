@@ -51,7 +51,7 @@ plans: venv
 policy: venv
 	$(PY) -m policies.runner --plan $(or $(PLAN),build/plan/$(STACK)/resources.json) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
 
-## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file.
+## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file; scaffold a new app's base and overlays.
 gitops: venv
 	$(PY) -m planner.gitops
 
