@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -56,6 +57,14 @@ def test_the_access_matrix_opens_with_what_each_principal_can_read(recording: Ca
         readable = sorted(c.path for c in mine if c.allowed)
         assert (int(can), int(of)) == (len(readable), len(mine)), via
         assert paths.strip() == (", ".join(f"`{p}`" for p in readable) or "nothing"), via
+
+
+def test_the_plan_command_names_the_phase_it_rendered(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from planner.__main__ import main
+
+    assert main(["--stack", "dev", "--phase", "1", "--out", str(tmp_path)]) == 0
+    assert "Plan of stack 'dev', Vault phase 1: " in capsys.readouterr().out
+    assert (tmp_path / "dev-phase1" / "summary.md").read_text().startswith("# Plan of stack `dev`, Vault phase 1\n")
 
 
 def _target(makefile: str, name: str) -> str:
