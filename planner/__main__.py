@@ -83,7 +83,7 @@ def build_plan(stack: str, phase: int | None, out: Path, root: Path = ROOT, poli
         if staging.exists():
             shutil.rmtree(staging)
     per_component, _ = resource_counts(recording.resources)
-    print(f"Plan of stack '{stack}': {len(recording.resources)} resources registered")
+    print(f"Plan of stack '{stack}', Vault phase {settings.vault_phase}: {len(recording.resources)} resources registered")
     for component, count in sorted(per_component.items()):
         print(f"  {component}: {count}")
     print(f"Policies: {'PASS' if report.passed else 'FAIL'} ({report.mandatory_count} mandatory violation(s)); see {REPORT_NAME}")

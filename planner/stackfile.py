@@ -1,9 +1,12 @@
 """Read Pulumi.yaml and Pulumi.<stack>.yaml the way the CLI hands config to a program.
 
 Objects become JSON strings, scalars strings; keys without a namespace belong to
-the project. Only the CLI can decrypt ``secure:`` values, so every key declared
-``secret: true`` in Pulumi.yaml (set or not) and every ``secure:`` value gets a
-placeholder that is registered as a secret.
+the project. Only the CLI can decrypt ``secure:`` values, so every ``secure:`` value,
+every key declared ``secret: true`` in Pulumi.yaml and every top-level key an app
+secret of this stack names with ``configKey`` (set or not) gets a placeholder that is
+registered as a secret. A stack file may hold what ``pulumi stack init
+--secrets-provider`` writes beside ``config`` (``secretsprovider``, ``encryptedkey``,
+``encryptionsalt``): the plan never decrypts, so it only checks their shape.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any
 
 import yaml
 
-from components.config import PROJECT, ConfigIssue, StackConfig, parse_stack_config
+from components.config import PROJECT, ConfigIssue, StackConfig, parse_stack_config, referenced_config_keys
 from components.config.stack_file import (
     STACK_FILE_KEYS,
     duplicate_key_issue,
@@ -225,11 +228,14 @@ def read_stack(root: Path, stack: str, overrides: dict[str, str] | None = None) 
             config[full] = _as_config_string(value)
     for key, value in (overrides or {}).items():
         config[_qualify(key, project)] = value
+    check_secrets_provider(stack_file, root / f"Pulumi.{stack}.yaml")
+    add_referenced_secret_keys(config, secret_keys, project)
     return StackInput(project=project, stack=stack, config=config, secret_keys=sorted(secret_keys), issues=tuple(issues))
 
 
 def stack_file_issues(project_file: dict[str, Any], stack_file: dict[str, Any], project: str, file_name: str) -> list[ConfigIssue]:
-    """The stack file's keys, namespaces and `pulumi:` settings, and no plain text for a key Pulumi.yaml declares secret."""
+    """The stack file's keys, namespaces and `pulumi:` settings, and no plain text for a secret key (declared
+    `secret: true` in Pulumi.yaml, or named by an app's `configKey`)."""
     issues = [stack_file_key_issue(str(key), file_name) for key in stack_file if key not in STACK_FILE_KEYS]
     config = stack_file.get("config")
     config = {} if config is None else config
@@ -238,6 +244,7 @@ def stack_file_issues(project_file: dict[str, Any], stack_file: dict[str, Any], 
                                      namespace="")]
     declared = project_file.get("config") or {}
     declared_secret = {_qualify(k, project) for k, d in declared.items() if isinstance(d, dict) and d.get("secret")}
+    declared_secret |= {_qualify(k, project) for k in referenced_config_keys(config.get(f"{project}:environments"))}
     return [*issues, *namespace_issues(config, project), *plaintext_secret_issues(config, declared_secret, project)]
 
 
@@ -250,3 +257,35 @@ def stack_settings(root: Path, stack: str, overrides: dict[str, str] | None = No
     secret_keys = [k.removeprefix(prefix) for k in stack_input.secret_keys if k.startswith(prefix)]
     settings = parse_stack_config(raw, stack, secret_keys, prior=stack_input.issues, siblings=sibling_objects(root, stack))
     return stack_input, settings
+
+
+# --- Per-stack secret keys and the secrets provider (what `pulumi stack init` and `config set --secret` write) ---
+
+SECRETS_PROVIDER_KEYS = ("secretsprovider", "encryptedkey", "encryptionsalt")
+"""Top-level stack-file keys the CLI writes beside ``config``: the provider URL (``awskms://...``),
+the data key it encrypted with that provider, or the passphrase provider's salt."""
+
+
+def check_secrets_provider(stack_file: dict[str, Any], path: Path) -> None:
+    """The secrets provider's keys, when present, are the strings the CLI writes."""
+    for key in SECRETS_PROVIDER_KEYS:
+        if key in stack_file and not (isinstance(stack_file[key], str) and stack_file[key].strip()):
+            raise StackFileError(f"{path}: {key} must be the string `pulumi stack init` wrote; "
+                                 f"restore it from Git or re-run `pulumi stack change-secrets-provider`")
+
+
+def add_referenced_secret_keys(config: dict[str, str], secret_keys: set[str], project: str) -> None:
+    """A key this stack's apps name that the stack file does not set becomes a secret placeholder.
+
+    That is what the CLI would hand the program once `pulumi config set --secret` ran; a key
+    set in plain text keeps its value and stays out of ``secret_keys``, so the config model
+    refuses it. Keys other stacks name are not demanded here.
+    """
+    try:
+        environments = json.loads(config.get(f"{project}:environments", "{}"))
+    except json.JSONDecodeError:
+        return
+    for full in sorted(_qualify(key, project) for key in referenced_config_keys(environments)):
+        if full not in config:
+            config[full] = placeholder_for(full)
+            secret_keys.add(full)

@@ -28,6 +28,7 @@ API_CALLS_USD_PER_10K = 0.05
 HOURS_PER_MONTH = 730
 
 SECRETS_MANAGER_SECRET = "aws:secretsmanager/secret:Secret"
+RANDOM_TYPE = "random:index/randomPassword:RandomPassword"
 
 
 seconds = duration_seconds  # `15m` -> 900
@@ -54,10 +55,40 @@ def cost_lines(settings: StackConfig, resources: Resources) -> list[str]:
     ]
 
 
+def rotation_lines(settings: StackConfig, resources: Resources) -> list[str]:
+    """Which value each `rotation` keeper regenerates, read from the registered RandomPasswords' keepers."""
+    keepers = {r["name"]: (r["inputs"].get("keepers") or {}).get("rotation") for r in resources if r["type"] == RANDOM_TYPE}
+    lines = [
+        "## What a change rotates",
+        "",
+        "Changing a secret's `rotation` keeper in the stack file makes `pulumi up` replace its RandomPassword: that one",
+        "value gets a new version, ESO copies it within the environment's refresh interval, and Reloader rolls the",
+        "workloads that opted in. `config` values rotate with `pulumi config set --secret`, `external` ones where their owner writes them.",
+        "",
+        "| value (path) | backend | keeper `rotation` now | reaches the pods within |",
+        "|---|---|---|---|",
+    ]
+    pending = []
+    for env_name, env in settings.environments.items():
+        for app in env.apps:
+            for spec in app.secrets:
+                if spec.source != "random":
+                    continue
+                path = f"{env_name}/{app.name}/{spec.key}"
+                name = f"{env_name}-{app.name}-{spec.key}"
+                if name in keepers:
+                    lines.append(f"| `{path}` | {spec.backend} | `{keepers[name]}` | {env.refresh_interval} |")
+                else:
+                    pending.append(f"`{path}`")
+    if pending:
+        lines += ["", f"Not registered in this phase (Vault is configured in phase 2): {', '.join(pending)}."]
+    return [*lines, ""]
+
+
 def render_summary(stack: str, settings: StackConfig, resources: Resources) -> str:
     per_component, per_type = resource_counts(resources)
     lines = [
-        f"# Plan of stack `{stack}`",
+        f"# Plan of stack `{stack}`, Vault phase {settings.vault_phase}",
         "",
         f"- Vault phase: {settings.vault_phase}. {PHASE_NOTES[settings.vault_phase]}",
         f"- Cluster: `{settings.cluster.name}` (Kubernetes {settings.cluster.kubernetes_version}), "
@@ -77,7 +108,8 @@ def render_summary(stack: str, settings: StackConfig, resources: Resources) -> s
                 f"{app.service_account_name} | {secrets} |"
             )
     lines += _database_lines(settings)
-    lines += ["", *cost_lines(settings, resources)]
+    lines += ["", *rotation_lines(settings, resources)]
+    lines += [*cost_lines(settings, resources)]
     lines += ["## Objects per component", "", "| component | objects |", "|---|---|"]
     lines += [f"| {c} | {n} |" for c, n in sorted(per_component.items())]
     lines += [

@@ -277,7 +277,7 @@ FILE_CASES: list[tuple[str, TextEdit, str, str]] = [
     ("default providers partly disabled", _sub(r'^(  pulumi:disable-default-providers:\n    - )"\*"$', r"\g<1>aws"),
      "pulumi:disable-default-providers", "must be `[\"*\"]`"),
     ("plaintext for a declared secret", _append(f"  platform:paymentsStripeApiKey: {PASTED_VALUE}\n"),
-     "platform:paymentsStripeApiKey", "is declared `secret: true` in Pulumi.yaml but the stack file holds it in plain text"),
+     "platform:paymentsStripeApiKey", "but the stack file holds it in plain text (it must be encrypted)"),
     ("plaintext for a declared secret without namespace", _append(f"  paymentsStripeApiKey: {PASTED_VALUE}\n"),
      "platform:paymentsStripeApiKey", "it must be encrypted"),
     ("plaintext object for a declared secret", _append(f"  platform:paymentsStripeApiKey:\n    value: {PASTED_VALUE}\n"),

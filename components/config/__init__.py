@@ -22,7 +22,7 @@ from components.config.environments import AppConfig, EnvironmentConfig, SecretS
 from components.config.errors import ConfigError, ConfigIssue
 from components.config.external_secrets import ExternalSecretsConfig, SealedSecretsConfig, WorkloadSizing
 from components.config.gitops import GitOpsConfig
-from components.config.stack import PlatformConfig, StackConfig, load_platform_config, parse_stack_config, raw_secret_keys
+from components.config.stack import PlatformConfig, StackConfig, load_platform_config, parse_stack_config, raw_secret_keys, referenced_config_keys
 from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, SYSTEM_NAMESPACES, iam_role_identity, mebibytes
 from components.config.vault import VaultConfig, VaultLoginConfig
 
@@ -52,4 +52,5 @@ __all__ = [
     "mebibytes",
     "parse_stack_config",
     "raw_secret_keys",
+    "referenced_config_keys",
 ]

@@ -44,21 +44,26 @@ def production_alone_issues(cfg: StackConfig) -> list[ConfigIssue]:
 
 
 def config_key_issues(cfg: StackConfig) -> list[ConfigIssue]:
-    """A secret config key feeds one environment only: two environments never read one value."""
+    """A secret config key feeds one environment only: two environments never read one value (an app
+    secret's or a database admin's initial password)."""
     issues: list[ConfigIssue] = []
     owner: dict[str, tuple[str, str]] = {}
     for env_name, env in cfg.environments.items():
         for i, app in enumerate(env.apps):
-            for j, secret in enumerate(app.secrets):
-                if secret.source != "config" or secret.config_key is None:
+            holders = [(f"secrets[{j}]", s.config_key) for j, s in enumerate(app.secrets) if s.source == "config"]
+            if app.database is not None and app.database.admin.source == "config":
+                holders.append(("database.admin", app.database.admin.config_key))
+            for where, key in holders:
+                if key is None:
                     continue
-                first_env, first_path = owner.setdefault(secret.config_key, (env_name, f"environments.{env_name}.apps[{i}].secrets[{j}]"))
+                path = f"environments.{env_name}.apps[{i}].{where}"
+                first_env, first_path = owner.setdefault(key, (env_name, path))
                 if first_env != env_name:
                     issues.append(ConfigIssue(
-                        f"environments.{env_name}.apps[{i}].secrets[{j}].configKey",
+                        f"{path}.configKey",
                         f"is also read by {first_path}, so {env_name} would hold {first_env}'s value",
-                        f"declare a secret config key for {env_name} alone (in Pulumi.yaml, `secret: true`), "
-                        "set it with `pulumi config set --secret`, and name it here",
+                        f"give {env_name} a secret config key of its own, set it with `pulumi config set --secret <key> <value>`"
+                        + ", and name it here",
                     ))
     return issues
 

@@ -267,7 +267,7 @@ def _break_glass_issues(cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
-def _referenced_config_keys(environments: Any) -> set[str]:
+def referenced_config_keys(environments: Any) -> set[str]:
     """The `configKey`s the environments name (app secrets and database admins), read leniently (before or without validation)."""
     if not isinstance(environments, Mapping):
         return set()
@@ -351,7 +351,7 @@ def parse_stack_config(
         cfg = StackConfig.model_validate(data)
     except ValidationError as exc:
         issues.extend(_issue_from_pydantic(err, (), StackConfig) for err in exc.errors())
-        issues.extend(_unknown_top_level_issues(raw, _referenced_config_keys(data.get("environments"))))
+        issues.extend(_unknown_top_level_issues(raw, referenced_config_keys(data.get("environments"))))
         issues.extend(_unknown_name_issues(data))
         raise ConfigError(stack, _without_repeats(prior_issues, issues)) from None
     issues.extend(_unknown_name_issues(data))

@@ -72,8 +72,8 @@ def is_secure_value(value: Any) -> bool:
 
 
 def plaintext_secret_issues(config: Mapping[str, Any], declared_secret: Collection[str], project: str = PROJECT) -> list[ConfigIssue]:
-    """A key declared `secret: true` holds a `secure:` value in the stack file, never plain text
-    (the Pulumi CLI refuses it: it must be encrypted)."""
+    """A secret key holds a `secure:` value in the stack file, never plain text (the Pulumi CLI
+    refuses it for a key declared secret: it must be encrypted)."""
     issues: list[ConfigIssue] = []
     for key, value in config.items():
         namespace, _, name = key.rpartition(":")
@@ -81,7 +81,8 @@ def plaintext_secret_issues(config: Mapping[str, Any], declared_secret: Collecti
         if full in declared_secret and not is_secure_value(value):
             issues.append(ConfigIssue(
                 full.partition(":")[2],
-                "is declared `secret: true` in Pulumi.yaml but the stack file holds it in plain text (it must be encrypted)",
+                "is a secret (an app's `configKey`, or declared `secret: true` in Pulumi.yaml)"
+                + " but the stack file holds it in plain text (it must be encrypted)",
                 f"run `pulumi config rm {name}` then `pulumi config set --secret {name} <value>`, and rotate the value, which Git has seen",
                 namespace=full.partition(":")[0],
             ))
