@@ -38,6 +38,11 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
+def _scaffold(project: Path) -> dict[str, str]:
+    names = gitops.stacks(project)
+    return gitops.scaffold_files(project, names, gitops.generated_files(project, names))
+
+
 def _first_env() -> str:
     return next(iter(stack_config_objects("dev")["platform:environments"]))
 
@@ -72,7 +77,7 @@ def test_the_scaffold_never_overwrites_an_owners_file(project: Path) -> None:
     base = project / "gitops/apps/ledger/base"
     base.mkdir(parents=True)
     (base / "deployment.yaml").write_text("# the owners' deployment\n")
-    files = gitops.scaffold_files(project, gitops.stacks(project))
+    files = _scaffold(project)
     assert f"gitops/apps/ledger/overlays/{_first_env()}/kustomization.yaml" not in files
     assert "gitops/apps/ledger/base/deployment.yaml" not in files
     assert gitops.main(["--root", str(project)]) == 0
@@ -82,7 +87,7 @@ def test_the_scaffold_never_overwrites_an_owners_file(project: Path) -> None:
 
 def test_an_app_with_a_base_gets_no_new_base_file(project: Path) -> None:
     """A base (its kustomization.yaml) is the owners' whole choice: the Helm example has no deployment.yaml, and keeps none."""
-    assert gitops.scaffold_files(project, gitops.stacks(project)).keys() == {
+    assert _scaffold(project).keys() == {
         f"gitops/apps/ledger/base/{name}" for name in BASE_FILES} | {f"gitops/apps/ledger/overlays/{_first_env()}/kustomization.yaml"}
 
 
