@@ -13,18 +13,22 @@ CHECKOV_VENV ?= .venv-checkov
 .PHONY: venv plan plans policy gitops bench test lint typecheck ci clean
 .PHONY: ruff scan actionlint secrets-scan secrets-baseline checkov checkov-venv
 
+# First use: pip lists each package as it goes (a couple of minutes), instead of a silent wait.
 $(VENV)/.installed: requirements.txt requirements-dev.txt policies/requirements.txt
+	@echo ">> Creating $(VENV) and installing the pinned requirements (requirements-dev.txt): first run only, a few minutes"
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements-dev.txt
+	$(PY) -m pip install --progress-bar off -r requirements-dev.txt
+	@echo ">> $(VENV) ready"
 	touch $@
 
 venv: $(VENV)/.installed
 
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@echo ">> Creating $(CHECKOV_VENV) and installing checkov (requirements-checkov.txt): first run only"
 	$(PYTHON) -m venv $(CHECKOV_VENV)
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet --upgrade pip
-	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/python -m pip install --progress-bar off -r requirements-checkov.txt
 	touch $@
 
 checkov-venv: $(CHECKOV_VENV)/.installed
@@ -33,17 +37,21 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 plan: venv
 	$(PY) -m planner $(PLAN_ARGS)
 
+PLANS_OUT ?= build/plan
+# `make lint` renders its own plans here for checkov, so build/plan/ keeps the ones you made.
+LINT_PLANS := build/lint-plan
+
 plans: venv
-	$(PY) -m planner --stack dev
-	$(PY) -m planner --stack prod
-	$(PY) -m planner --stack dev --phase 1
-	$(PY) -m planner --stack prod --phase 1
+	$(PY) -m planner --out $(PLANS_OUT) --stack dev
+	$(PY) -m planner --out $(PLANS_OUT) --stack prod
+	$(PY) -m planner --out $(PLANS_OUT) --stack dev --phase 1
+	$(PY) -m planner --out $(PLANS_OUT) --stack prod --phase 1
 
 ## Run the policy pack offline over a plan (STACK=dev, or PLAN=<path to resources.json>).
 policy: venv
 	$(PY) -m policies.runner --plan $(or $(PLAN),build/plan/$(STACK)/resources.json) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
 
-## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/, and .github/CODEOWNERS, from every stack file.
+## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file, scaffold a new app's base and overlays, and write .github/CODEOWNERS.
 gitops: venv
 	$(PY) -m planner.gitops
 	$(PY) -m planner.codeowners
@@ -52,9 +60,10 @@ gitops: venv
 bench: venv
 	$(PY) -m planner.bench --sizes 10 50 200
 
-## Run every test.
+## Run every test but the whole-tree secret scan, which `make lint` runs (secrets-scan): the slowest test by far.
+SLOW_IN_LINT := tests/test_security_scans.py::test_the_baseline_is_current
 test: venv
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --deselect $(SLOW_IN_LINT)
 
 ## Lint: ruff, then the scans (docs/ci.md).
 lint: ruff scan
@@ -75,10 +84,11 @@ secrets-scan: venv
 secrets-baseline: venv
 	$(PY) -m tools.secret_scan --update
 
-## checkov over build/plan/*/manifests (renders the plans first if one is missing).
+## checkov over the manifests of the four plans, rendered from the current code into build/lint-plan/.
 checkov: venv checkov-venv
-	@for p in dev prod dev-phase1 prod-phase1; do test -d build/plan/$$p/manifests || { $(MAKE) --no-print-directory plans && break; }; done
-	$(PY) -m tools.checkov_scan
+	@echo ">> Rendering the four plans into $(LINT_PLANS)/ for checkov (build/plan/ is left as it is)"
+	@$(MAKE) --no-print-directory plans PLANS_OUT=$(LINT_PLANS)
+	$(PY) -m tools.checkov_scan --plan-root $(LINT_PLANS)
 
 typecheck: venv
 	$(PY) -m mypy

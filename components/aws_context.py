@@ -30,6 +30,9 @@ class AwsContext:
     def bucket_arn(self, bucket: str) -> str:
         return f"arn:{self.partition}:s3:::{bucket}"
 
+    def topic_arn(self, name: str) -> str:
+        return f"arn:{self.partition}:sns:{self.region}:{self.account_id}:{name}"
+
     def _secret_arn(self, name_pattern: str) -> str:
         return f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:secret:{name_pattern}"
 

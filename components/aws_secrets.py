@@ -43,6 +43,7 @@ from components.naming import (
     PLATFORM_APP,
     PLATFORM_SCOPE,
     PLATFORM_SECRET_KEYS,
+    alarm_topic_name,
     eso_service_account,
     secret_path,
 )
@@ -233,9 +234,13 @@ def recovery_read_pattern(secret_name: str, secret_arn: str) -> dict[str, Any]:
     return _secret_reads_pattern([secret_name, {"prefix": partial_arn}])
 
 
-def alarm_key_statements(ctx: AwsContext) -> list[dict[str, Any]]:
-    """EventBridge must encrypt what it publishes to the KMS-encrypted topic."""
-    return [
+def alarm_key_statements(ctx: AwsContext, incident_publisher_arn: str | None = None) -> list[dict[str, Any]]:
+    """EventBridge must encrypt what it publishes to the KMS-encrypted topic, and so must Vault's bootstrap job.
+
+    The bootstrap job publishes when it finds Vault initialised without its recovery material
+    (docs/bootstrap.md); its role may use the key through SNS only.
+    """
+    statements: list[dict[str, Any]] = [
         {
             "Sid": "EventBridgePublishesToEncryptedTopic",
             "Effect": "Allow",
@@ -245,10 +250,20 @@ def alarm_key_statements(ctx: AwsContext) -> list[dict[str, Any]]:
             "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
         }
     ]
+    if incident_publisher_arn:
+        statements.append({
+            "Sid": "VaultBootstrapPublishesIncidents",
+            "Effect": "Allow",
+            "Principal": {"AWS": incident_publisher_arn},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:ViaService": ctx.service("sns")}},
+        })
+    return statements
 
 
 def topic_policy(topic_arn: str, rule_arns: Sequence[str]) -> dict[str, Any]:
-    """Only the alarm rules may publish to the topic."""
+    """EventBridge may publish to the topic for the alarm rules only (in the account, Vault's bootstrap role through its IAM policy)."""
     return {
         "Version": "2012-10-17",
         "Statement": [
@@ -301,6 +316,7 @@ class AwsSecrets(pulumi.ComponentResource):
         aws_context: pulumi.Output[AwsContext],
         recovery_secret_name: str,
         recovery_secret_arn: pulumi.Input[str],
+        incident_publisher_arn: pulumi.Input[str] | None = None,
         protect: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -392,6 +408,7 @@ class AwsSecrets(pulumi.ComponentResource):
             settings.aws.alarm_emails,
             aws_provider,
             protect,
+            incident_publisher_arn,
         )
         self.key_arn = key.arn
         self.register_outputs({"keyArn": self.key_arn, "alarmTopicArn": self.alarm_topic_arn})
@@ -405,6 +422,7 @@ class AwsSecrets(pulumi.ComponentResource):
         emails: Sequence[str],
         aws_provider: aws.Provider,
         protect: bool,
+        incident_publisher_arn: pulumi.Input[str] | None,
     ) -> pulumi.Output[str]:
         """EventBridge rules (by resource name) on CloudTrail's GetSecretValue events to one KMS-encrypted SNS topic."""
         aws_opts = pulumi.ResourceOptions(parent=self, provider=aws_provider)
@@ -414,10 +432,12 @@ class AwsSecrets(pulumi.ComponentResource):
             description=f"Secret access alarm topic of the {cluster} platform",
             aws_provider=aws_provider,
             protect=protect,
-            policy=ctx_output.apply(lambda ctx: key_policy(admin_arns=admins, usage_statements=alarm_key_statements(ctx))),
+            policy=pulumi.Output.all(ctx_output, incident_publisher_arn).apply(
+                lambda a: key_policy(admin_arns=admins, usage_statements=alarm_key_statements(a[0], a[1]))
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        topic = aws.sns.Topic("secret-access-alarm", name=f"{cluster}-secret-access-alarm", kms_master_key_id=alarm_key.arn, opts=aws_opts)
+        topic = aws.sns.Topic("secret-access-alarm", name=alarm_topic_name(cluster), kms_master_key_id=alarm_key.arn, opts=aws_opts)
         rule_resources = {
             resource_name: aws.cloudwatch.EventRule(
                 resource_name,

@@ -28,6 +28,11 @@ def eso_service_account(scope: str, backend: Backend) -> str:
     return f"eso-{scope}-{backend}"
 
 
+def alarm_topic_name(cluster: str) -> str:
+    """The secret-access alarm's SNS topic (AwsSecrets), which the Vault bootstrap also publishes an incident to."""
+    return f"{cluster}-secret-access-alarm"
+
+
 def store_name(scope: str, backend: Backend) -> str:
     """The ClusterSecretStore of one scope and backend, e.g. `staging-vault`."""
     return f"{scope}-{backend}"

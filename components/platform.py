@@ -90,6 +90,8 @@ class Platform(pulumi.ComponentResource):
             # The alarm pages on every read of Vault's recovery secret.
             recovery_secret_name=self.vault.recovery_secret_name,
             recovery_secret_arn=self.vault.recovery_secret_arn,
+            # The bootstrap job publishes an incident to the alarm topic (a Vault initialised without its material).
+            incident_publisher_arn=self.vault.bootstrap_role_arn,
             protect=settings.protect_stateful,
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -130,7 +132,9 @@ class Platform(pulumi.ComponentResource):
             environment_namespaces={env: ns.by_name[env] for env in settings.environments},
             eso_release=self.external_secrets.release,
             stores=self.external_secrets.store_resources,
-            admission=self.admission,
+            # Tenant workloads only once Vault is initialised by the platform (docs/bootstrap.md, "Phase 1 perimeter")
+            # and the API server enforces the tenant admission policies.
+            workloads_after=[self.vault.bootstrap_job, self.admission],
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.namespaces = sorted(ns.by_name)

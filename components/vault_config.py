@@ -1,4 +1,5 @@
-"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, the preview login, values.
+"""Vault's own configuration (phase 2): KV v2, audit devices, Kubernetes auth, policies, roles, the preview login, values,
+and the database engine of the apps' databases (components/vault_databases.py, docs/databases.md).
 
 Registered only when ``vaultPhase`` is 2, through an explicit ``vault`` provider
 that logs in with the AWS auth method the bootstrap job enabled (no token in
@@ -12,7 +13,8 @@ The preview login is managed here, declaratively, on the AWS auth mount the boot
 job enabled: the ``preview`` policy always, and the AWS auth role ``vault.login.previewRole``
 bound to ``vault.previewRoleArns`` while that list is not empty. With an empty list no
 role is registered, so Pulumi deletes one it created before. The deployer's policy allows
-both writes (``sys/policies/acl/*``, ``auth/<aws mount>/*``): the first phase-2
+both writes (``sys/policies/acl/preview``, ``auth/<aws mount>/role/<previewRole>``) and no
+other path of the AWS auth mount (components.vault.jobs.deployer_policy_rules): the first phase-2
 ``pulumi up`` as the deployer creates them, and previews of phase 2 can log in from then on.
 
 Audit: two file devices, one on Vault's audit volume and one on stdout. Vault
@@ -36,8 +38,17 @@ import pulumi_vault as vault
 
 from components.config import PlatformConfig, iam_role_identity
 from components.secret_values import managed_value
+from components.vault_databases import (
+    DATABASE_MOUNT,
+    PASSWORD_AUTHENTICATION,
+    PLUGIN,
+    creation_statements,
+    database_roles,
+    revocation_statements,
+)
 from components.vault_policies import (
     AUDIENCE,
+    AUDIT_DEVICE_PATHS,
     KV_MOUNT,
     PREVIEW_POLICY,
     PREVIEW_TOKEN_MAX_TTL_SECONDS,
@@ -89,6 +100,7 @@ class VaultConfig(pulumi.ComponentResource):
     policy_names: list[str]
     role_names: list[str]
     preview_role_name: str | None  # the preview's AWS auth role, None without vault.previewRoleArns
+    database_roles: list[str]  # the database engine's roles (and connections), `<env>-<app>`
 
     def __init__(
         self,
@@ -127,10 +139,11 @@ class VaultConfig(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, provider=provider, protect=protect),
         )
         vault.kv.SecretBackendV2("kv", mount=mount.path, max_versions=access.kv_max_versions, cas_required=False, opts=child)
-        vault.Audit("audit-file", type="file", path="file",
+        volume_device, stdout_device = AUDIT_DEVICE_PATHS
+        vault.Audit("audit-file", type="file", path=volume_device,
                     options={"file_path": f"{access.audit_dir}/vault-audit.log", "mode": "0600"},
                     description="Audit log on Vault's audit volume", opts=child)
-        vault.Audit("audit-stdout", type="file", path="stdout", options={"file_path": "stdout"},
+        vault.Audit("audit-stdout", type="file", path=stdout_device, options={"file_path": "stdout"},
                     description="Audit log on stdout for the cluster's log collection", opts=child)
 
         auth = vault.AuthBackend("kubernetes", type="kubernetes", path=KUBERNETES_AUTH_PATH,
@@ -195,4 +208,59 @@ class VaultConfig(pulumi.ComponentResource):
                         data_json=value.apply(lambda v: json.dumps({"value": v})),
                         opts=child,
                     )
-        self.register_outputs({"policies": self.policy_names, "roles": self.role_names, "previewRole": self.preview_role_name})
+        self.database_roles = self._databases(config, child)
+        self.register_outputs({"policies": self.policy_names, "roles": self.role_names, "previewRole": self.preview_role_name,
+                               "databaseRoles": self.database_roles})
+
+    def _databases(self, config: PlatformConfig, child: pulumi.ResourceOptions) -> list[str]:
+        """The database engine (components/vault_databases.py): a mount, and per declared database a
+        connection, its root rotation and its one dynamic role. No mount without a database."""
+        declared = database_roles(config.settings)
+        if not declared:
+            return []
+        mount = vault.Mount("database", path=DATABASE_MOUNT, type="database",
+                            description="Short-lived PostgreSQL users: creds/<env>-<app>", opts=child)
+        for db in declared:
+            admin = db.database.admin
+            # source external: no password here; its owner writes it into the connection (docs/databases.md).
+            password = config.secret_values[admin.config_key] if admin.config_key else None
+            connection = vault.database.SecretBackendConnection(
+                f"db-{db.name}",
+                backend=mount.path,
+                name=db.name,
+                plugin_name=PLUGIN,
+                allowed_roles=[db.name],
+                verify_connection=admin.source == "config",
+                postgresql=vault.database.SecretBackendConnectionPostgresqlArgs(
+                    connection_url=db.connection_url,
+                    username=admin.username,
+                    password=password,
+                    password_authentication=PASSWORD_AUTHENTICATION,
+                ),
+                opts=child,
+            )
+            if password is not None:
+                # Vault replaces the admin's initial password with one only it knows. Replaced (so
+                # rotating again) whenever the connection is, or the config's password changes.
+                vault.generic.Endpoint(
+                    f"db-{db.name}-rotate-root",
+                    path=db.rotate_root_path,
+                    data_json="{}",
+                    disable_read=True,
+                    disable_delete=True,
+                    opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(
+                        depends_on=[connection], replace_with=[connection], replacement_trigger=password,
+                    )),
+                )
+            vault.database.SecretBackendRole(
+                f"db-{db.name}",
+                backend=mount.path,
+                name=db.name,
+                db_name=connection.name,
+                creation_statements=creation_statements(db.database),
+                revocation_statements=revocation_statements(db.database),
+                default_ttl=db.default_ttl_seconds,
+                max_ttl=db.max_ttl_seconds,
+                opts=child,
+            )
+        return [db.name for db in declared]

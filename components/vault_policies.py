@@ -19,11 +19,16 @@ from dataclasses import dataclass
 
 from components.config import StackConfig
 from components.naming import ESO_NAMESPACE, PLATFORM_SCOPE, eso_service_account
+from components.vault_databases import DATABASE_MOUNT, app_database_rules
 
 KV_MOUNT = "kv"
 AUDIENCE = "vault"
 SNAPSHOT_POLICY = "vault-snapshot"
 PREVIEW_POLICY = "preview"
+APP_POLICY_PREFIX = "app-"
+ESO_POLICY_PREFIX = "eso-"
+# VaultConfig's audit devices, by path: a file on Vault's audit volume and stdout.
+AUDIT_DEVICE_PATHS = ("file", "stdout")
 # Tokens of the preview's AWS auth role: a preview without refresh logs in once and ends within minutes.
 PREVIEW_TOKEN_TTL_SECONDS = 15 * 60
 PREVIEW_TOKEN_MAX_TTL_SECONDS = 60 * 60
@@ -60,19 +65,22 @@ class KubernetesRole:
 
 
 def app_policy_name(env: str, app: str) -> str:
-    return f"app-{env}-{app}"
+    return f"{APP_POLICY_PREFIX}{env}-{app}"
 
 
 def eso_policy_name(scope: str) -> str:
-    return f"eso-{scope}"
+    return f"{ESO_POLICY_PREFIX}{scope}"
 
 
-def app_policy(env: str, app: str) -> VaultPolicy:
-    """Read exactly one app's values and list its own metadata."""
-    return VaultPolicy(app_policy_name(env, app), (
+def app_policy(env: str, app: str, database: bool = False) -> VaultPolicy:
+    """Read exactly one app's values and list its own metadata; with a database, mint users of its own role only."""
+    rules = [
         PathRule(f"{KV_MOUNT}/data/{env}/{app}/*", ("read",)),
         PathRule(f"{KV_MOUNT}/metadata/{env}/{app}/*", ("read", "list")),
-    ))
+    ]
+    if database:
+        rules += [PathRule(path, caps) for path, caps in app_database_rules(env, app)]
+    return VaultPolicy(app_policy_name(env, app), tuple(rules))
 
 
 def eso_policy(scope: str) -> VaultPolicy:
@@ -100,11 +108,14 @@ def preview_policy() -> VaultPolicy:
     snapshots) in depth: Vault decides a request by the highest-priority matching pattern,
     and ``deny`` wins over every capability merged into that pattern, so a grant of
     ``kv/*`` or ``sys/*`` (or a shorter glob) later added to ``default`` or to this role
-    cannot open them. A more specific grant would outrank these globs: the role stays bound
-    to this policy alone. ``auth/``, ``identity/`` and ``cubbyhole/`` keep ``default``'s
-    grants, which reach only the token itself.
+    cannot open them; ``database/*`` likewise keeps it from minting database users. A more
+    specific grant would outrank these globs: the role stays bound to this policy alone.
+    ``auth/``, ``identity/`` and ``cubbyhole/`` keep ``default``'s grants, which reach only
+    the token itself.
     """
-    return VaultPolicy(PREVIEW_POLICY, (PathRule(f"{KV_MOUNT}/*", ("deny",)), PathRule("sys/*", ("deny",))))
+    return VaultPolicy(PREVIEW_POLICY, (
+        PathRule(f"{KV_MOUNT}/*", ("deny",)), PathRule(f"{DATABASE_MOUNT}/*", ("deny",)), PathRule("sys/*", ("deny",)),
+    ))
 
 
 def stack_policies(settings: StackConfig) -> list[VaultPolicy]:
@@ -114,7 +125,7 @@ def stack_policies(settings: StackConfig) -> list[VaultPolicy]:
     it grants nothing, and only the preview's AWS auth role (absent without those roles)
     hands it out.
     """
-    apps = [app_policy(env, app.name) for env, cfg in settings.environments.items() for app in cfg.apps]
+    apps = [app_policy(env, app.name, app.database is not None) for env, cfg in settings.environments.items() for app in cfg.apps]
     stores = [eso_policy(scope) for scope in [*settings.environments, PLATFORM_SCOPE]]
     return [*apps, *stores, snapshot_policy(), preview_policy()]
 

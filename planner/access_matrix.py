@@ -29,12 +29,24 @@ def access_cells(resources: Resources, settings: StackConfig) -> list[AccessCell
     return sorted(cell for _, source in MATRIX_SOURCES for cell in source(resources, settings))
 
 
+def _per_principal(cells: Sequence[AccessCell]) -> list[str]:
+    """One row per principal: what it can read, the short answer the full tables below spell out."""
+    lines = ["## Per principal", "", "| backend | principal | via | can read | paths |", "|---|---|---|---|---|"]
+    for backend, principal, via in sorted({(c.backend, c.principal, c.via) for c in cells}):
+        mine = [c for c in cells if (c.backend, c.principal, c.via) == (backend, principal, via)]
+        readable = sorted(c.path for c in mine if c.allowed)
+        paths = ", ".join(f"`{p}`" for p in readable) or "nothing"
+        lines.append(f"| {backend} | {_short(principal)} | {via} | {len(readable)} of {len(mine)} | {paths} |")
+    return [*lines, ""]
+
+
 def _markdown(cells: Sequence[AccessCell]) -> str:
     lines = [
         "# Access matrix", "",
         "Derived from the registered policies and roles; `yes` = the principal can read the path (kubernetes: can run as",
         "the service account, or mount the Secret).", "",
     ]
+    lines += _per_principal(cells)
     for backend, _ in MATRIX_SOURCES:
         mine = [c for c in cells if c.backend == backend]
         lines += [f"## {backend}", ""]
@@ -60,6 +72,12 @@ def _markdown(cells: Sequence[AccessCell]) -> str:
         "above keep each environment apart.",
         "",
     ]
+    if any(c.path.startswith("database/creds/") for c in cells):
+        lines[-1:-1] = [
+            "The same holds for an app's database users (`database/creds/<env>-<app>` above): ESO writes them to",
+            "`<app>-database` through the platform's generator in the namespace, which any ExternalSecret of that",
+            "namespace may name; no other namespace can (docs/databases.md).",
+        ]
     return "\n".join(lines)
 
 

@@ -136,3 +136,7 @@ def write_vault_policies(resources: Resources, settings: StackConfig) -> dict[st
 
 
 ARTIFACT_WRITERS: tuple[Writer, ...] = (write_resources, write_manifests, write_iam, write_vault_policies, write_access_matrix)
+# Every top-level entry of a plan folder (the writers', summary.md and policy-report.txt): the planner
+# deletes an old plan only when it holds nothing else.
+PLAN_ENTRIES = frozenset({"resources.json", "manifests", "iam", "vault", "access-matrix.md", "access-matrix.json",
+                          "summary.md", "policy-report.txt"})

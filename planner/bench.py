@@ -37,13 +37,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from components.config import KNOWN_ENVIRONMENTS, PROJECT, parse_stack_config
+from components.config import PROJECT, parse_stack_config
 from planner.__main__ import ROOT
 from planner.artifacts import ARTIFACT_WRITERS
 from planner.run import Recording, run_program
 from planner.stackfile import StackInput, read_stack
 
 RATIO_TARGET = 1.3
+# The dev stack's environments: a stack that hosts production hosts nothing else.
+FLEET_ENVIRONMENTS = ("development", "staging")
 CALIBRATION_RESOURCES = 500
 
 
@@ -52,7 +54,7 @@ def fleet_config(base: StackInput, apps_per_environment: int) -> StackInput:
     # Only the settings; the fleet's secrets are random or external, so no secret config key is used.
     config = {k: v for k, v in base.config.items() if k not in base.secret_keys}
     environments: dict[str, Any] = {}
-    for env in KNOWN_ENVIRONMENTS:
+    for env in FLEET_ENVIRONMENTS:
         apps = []
         for i in range(apps_per_environment):
             backend = "vault" if i % 2 == 0 else "aws"
@@ -61,9 +63,7 @@ def fleet_config(base: StackInput, apps_per_environment: int) -> StackInput:
                  "charset": "alphanumeric", "rotation": "bench"},
                 {"key": "token", "backend": backend, "source": "external"},
             ]})
-        environments[env] = {"syncPolicy": "manual" if env == "production" else "automated", "apps": apps}
-        if env == "production":  # production follows a revision of its own (config rule)
-            environments[env]["revision"] = "production"
+        environments[env] = {"syncPolicy": "automated", "apps": apps}
     config[f"{PROJECT}:environments"] = json.dumps(environments)
     return StackInput(project=base.project, stack=base.stack, config=config, secret_keys=[])
 
@@ -182,9 +182,9 @@ def table(rows: Sequence[Row]) -> list[str]:
     for row in rows:
         marginal = "-"
         if previous is not None:
-            added = (row.apps - previous.apps) * len(KNOWN_ENVIRONMENTS)
+            added = (row.apps - previous.apps) * len(FLEET_ENVIRONMENTS)
             marginal = f"{(row.resources - previous.resources) / added:.2f}"
-        lines.append(f"{row.apps:>8} {row.apps * len(KNOWN_ENVIRONMENTS):>9} {row.resources:>9} {marginal:>8} "
+        lines.append(f"{row.apps:>8} {row.apps * len(FLEET_ENVIRONMENTS):>9} {row.resources:>9} {marginal:>8} "
                      f"{row.program:>9.2f} {row.bare:>7.2f} {row.ratio:>6.2f} {row.sdk:>6.2f} {row.sdk_ratio:>5.2f} "
                      f"{row.artifacts:>11.2f}")
         previous = row

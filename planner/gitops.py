@@ -3,14 +3,19 @@
 For every stack file (`Pulumi.<stack>.yaml`), every environment and app it declares:
 
     <gitops.path>/apps/<app>/overlays/<env>/externalsecret.yaml    generated; always rewritten
-    <gitops.path>/apps/<app>/overlays/<env>/kustomization.yaml     created once if missing, listing it
+    <gitops.path>/apps/<app>/overlays/<env>/database-externalsecret.yaml
+                                                                   generated for an app whose database users
+                                                                   ESO delivers (docs/databases.md)
+    <gitops.path>/apps/<app>/overlays/<env>/kustomization.yaml     created once if missing: the base, them, the Reloader opt-in
+    <gitops.path>/apps/<app>/base/*.yaml                          created once for an app without a base (planner/scaffold.py)
 
 The ExternalSecrets come from the same builder and config the program validates
 (`components/external_secrets/external_secret.py`), so they cannot drift from the
 secrets the platform created. A generated file whose app or environment left the
 config is deleted. An overlay's kustomization.yaml belongs to the app's owners
 after creation (workload patches, the base); the generator only checks that it
-still lists `externalsecret.yaml`.
+still lists the generated files. So does a scaffolded base: written only when
+`base/kustomization.yaml` is absent, never over a file, then the owners' to edit.
 
 Exit codes: 0 written (or, with --check, up to date); 1 --check found stale,
 missing or extra files, or a kustomization that does not list its ExternalSecret;
@@ -21,19 +26,26 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from components.config import PROJECT, ConfigError, StackConfig, parse_stack_config
+from components.config import ConfigError, StackConfig
+from components.config.environments import AppConfig
+from components.config.types import STACK_NAME, STACK_NAME_RULE
+from components.external_secrets.database_secrets import stack_database_external_secrets
 from components.external_secrets.external_secret import stack_external_secrets
-from planner.stackfile import StackFileError, read_stack
+from planner import stackfile
+from planner.scaffold import base_files, overlay_kustomization
+from planner.stackfile import StackFileError
 
 ROOT = Path(__file__).resolve().parent.parent
 EXTERNAL_SECRET_FILE = "externalsecret.yaml"
+DATABASE_SECRET_FILE = "database-externalsecret.yaml"
+GENERATED_FILES = (EXTERNAL_SECRET_FILE, DATABASE_SECRET_FILE)
 KUSTOMIZATION_FILE = "kustomization.yaml"
 
 
@@ -47,16 +59,20 @@ class Problem:
 
 
 def stacks(root: Path) -> list[str]:
-    """Every stack with a stack file, sorted."""
-    return sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+    """Every stack with a stack file, sorted; a `Pulumi.*.yaml` whose name is no stack name is refused."""
+    if not (root / "Pulumi.yaml").is_file():
+        raise StackFileError(f"--root: {root} holds no Pulumi.yaml. Fix: point --root at the project folder")
+    names = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml") for p in root.glob("Pulumi.*.yaml"))
+    bad = [name for name in names if not STACK_NAME.fullmatch(name)]
+    if bad:
+        raise StackFileError(f"Pulumi.{bad[0]}.yaml: is not a stack file ({bad[0]!r} is not {STACK_NAME_RULE}). "
+                             "Fix: rename it or move it out of the project folder")
+    return names
 
 
 def stack_settings(root: Path, stack: str) -> StackConfig:
     """The stack's validated settings, read as the planner reads them (secrets as placeholders)."""
-    stack_input = read_stack(root, stack)
-    raw = {k.split(":", 1)[1]: v for k, v in stack_input.config.items() if k.startswith(f"{PROJECT}:")}
-    secret_keys = [k.split(":", 1)[1] for k in stack_input.secret_keys if k.startswith(f"{PROJECT}:")]
-    return parse_stack_config(raw, stack, secret_keys)
+    return stackfile.stack_settings(root, stack)[1]
 
 
 def overlay_dir(settings: StackConfig, app: str, env: str) -> str:
@@ -75,23 +91,22 @@ def external_secret_file(stack: str, manifest: dict[str, Any]) -> str:
     return header + _dump(manifest)
 
 
-def kustomization_file() -> str:
-    """A new overlay's kustomization: the generated ExternalSecret (the app's owners add the base and patches)."""
-    return _dump({"apiVersion": "kustomize.config.k8s.io/v1beta1", "kind": "Kustomization", "resources": [EXTERNAL_SECRET_FILE]})
-
-
 def generated_files(root: Path, stack_names: Sequence[str] | None = None) -> dict[str, str]:
     """Relative path -> text of every generated ExternalSecret, over every stack."""
     files: dict[str, str] = {}
     owner: dict[str, str] = {}
     for stack in stack_names if stack_names is not None else stacks(root):
         settings = stack_settings(root, stack)
-        for (env, app), manifest in stack_external_secrets(settings).items():
-            path = f"{overlay_dir(settings, app, env)}/{EXTERNAL_SECRET_FILE}"
-            if path in files:
-                raise ValueError(f"environment {env!r} appears in the stacks {owner[path]!r} and {stack!r}; each environment belongs to one stack")
-            files[path] = external_secret_file(stack, manifest)
-            owner[path] = stack
+        generated = [(EXTERNAL_SECRET_FILE, stack_external_secrets(settings)),
+                     (DATABASE_SECRET_FILE, stack_database_external_secrets(settings))]
+        for file_name, manifests in generated:
+            for (env, app), manifest in manifests.items():
+                path = f"{overlay_dir(settings, app, env)}/{file_name}"
+                if path in files:
+                    raise ValueError(f"environment {env!r} appears in the stacks {owner[path]!r} and {stack!r}; "
+                                     "each environment belongs to one stack")
+                files[path] = external_secret_file(stack, manifest)
+                owner[path] = stack
     return files
 
 
@@ -99,16 +114,17 @@ def existing_files(root: Path, gitops_paths: Sequence[str]) -> set[str]:
     """Every ExternalSecret file the generator owns that is on disk now."""
     found: set[str] = set()
     for base in gitops_paths:
-        found |= {str(p.relative_to(root)) for p in (root / base).glob(f"apps/*/overlays/*/{EXTERNAL_SECRET_FILE}")}
+        for name in GENERATED_FILES:
+            found |= {str(p.relative_to(root)) for p in (root / base).glob(f"apps/*/overlays/*/{name}")}
     return found
 
 
-def _lists_external_secret(kustomization: Path) -> bool:
+def _lists(kustomization: Path, file_name: str) -> bool:
     try:
         data = yaml.safe_load(kustomization.read_text()) or {}
     except yaml.YAMLError:
         return False
-    return isinstance(data, dict) and EXTERNAL_SECRET_FILE in (data.get("resources") or [])
+    return isinstance(data, dict) and file_name in (data.get("resources") or [])
 
 
 def check(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> list[Problem]:
@@ -120,9 +136,12 @@ def check(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> lis
             problems.append(Problem(rel, "is missing"))
         elif path.read_text() != text:
             problems.append(Problem(rel, "differs from what the stack config generates"))
+        base = path.parent.parent.parent / "base" / KUSTOMIZATION_FILE
+        if not base.is_file():
+            problems.append(Problem(str(base.relative_to(root)), "is missing: run `make gitops` to scaffold the app's base"))
         kustomization = path.parent / KUSTOMIZATION_FILE
-        if kustomization.is_file() and not _lists_external_secret(kustomization):
-            problems.append(Problem(str(kustomization.relative_to(root)), f"does not list {EXTERNAL_SECRET_FILE} in resources"))
+        if kustomization.is_file() and not _lists(kustomization, path.name):
+            problems.append(Problem(str(kustomization.relative_to(root)), f"does not list {path.name} in resources"))
         elif not kustomization.is_file():
             problems.append(Problem(str(kustomization.relative_to(root)), "is missing"))
     for rel in sorted(existing_files(root, gitops_paths) - set(files)):
@@ -130,16 +149,37 @@ def check(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> lis
     return problems
 
 
-def write(root: Path, files: dict[str, str], gitops_paths: Sequence[str]) -> list[Problem]:
-    """Write the generated files, create missing kustomizations, delete ExternalSecrets no longer generated."""
+def scaffold_files(root: Path, stack_names: Sequence[str], generated: Mapping[str, str]) -> dict[str, str]:
+    """Relative path -> text of each base or overlay kustomization file a declared app lacks (never one that exists);
+    a new overlay lists the files of ``generated`` (generated_files) in its folder."""
+    files: dict[str, str] = {}
+    apps: dict[str, AppConfig] = {}
+    for stack in stack_names:
+        settings = stack_settings(root, stack)
+        for env, env_cfg in settings.environments.items():
+            for app in env_cfg.apps:
+                folder = overlay_dir(settings, app.name, env)
+                listed = [name for name in GENERATED_FILES if f"{folder}/{name}" in generated]
+                files[f"{folder}/{KUSTOMIZATION_FILE}"] = overlay_kustomization(app.name, env, listed)
+                apps.setdefault(f"{settings.gitops.path}/apps/{app.name}/base", app)
+    for base, app in apps.items():
+        if not (root / base / KUSTOMIZATION_FILE).exists():
+            files.update({f"{base}/{name}": text for name, text in base_files(app).items()})
+    return {rel: text for rel, text in sorted(files.items()) if not (root / rel).exists()}
+
+
+def write(root: Path, files: dict[str, str], gitops_paths: Sequence[str], scaffold: dict[str, str] | None = None) -> list[Problem]:
+    """Write the generated files and the missing scaffold files, delete ExternalSecrets no longer generated."""
     for rel, text in sorted(files.items()):
         path = root / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.is_file() or path.read_text() != text:
             path.write_text(text)
-        kustomization = path.parent / KUSTOMIZATION_FILE
-        if not kustomization.exists():
-            kustomization.write_text(kustomization_file())
+    for rel, text in sorted((scaffold or {}).items()):
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            path.write_text(text)
     for rel in sorted(existing_files(root, gitops_paths) - set(files)):
         (root / rel).unlink()
     return check(root, files, gitops_paths)
@@ -160,17 +200,34 @@ def main(argv: list[str] | None = None) -> int:
         names = stacks(root)
         files = generated_files(root, names)
         paths = gitops_paths(root, names)
+        scaffold = {} if args.check else scaffold_files(root, names, files)
     except (ConfigError, StackFileError, ValueError) as exc:
         print(str(exc), file=sys.stderr)
         return 2
-    problems = check(root, files, paths) if args.check else write(root, files, paths)
+    problems = check(root, files, paths) if args.check else write(root, files, paths, scaffold)
     for problem in problems:
         print(problem.render(), file=sys.stderr)
     if problems:
         print("The GitOps tree is out of date: run `make gitops`." if args.check else "Fix the kustomizations above.", file=sys.stderr)
         return 1
     print(f"{'Checked' if args.check else 'Wrote'} {len(files)} ExternalSecrets for stacks {', '.join(names)}")
+    if scaffold:
+        print(next_steps(scaffold))
     return 0
+
+
+def next_steps(scaffold: dict[str, str]) -> str:
+    """What to do with the files just scaffolded."""
+    lines = [f"Created {len(scaffold)} starting file(s) (never overwritten; yours to edit):", *(f"  {rel}" for rel in scaffold)]
+    lines += [
+        "Next steps:",
+        "  1. In each new base/deployment.yaml, replace the stand-in image and args with the app's, and adjust",
+        "     its port, probes, resources and NetworkPolicy egress to what the app needs (docs/gitops.md).",
+        "  2. For each value of source config, run `pulumi config set --secret <configKey> <value> --stack <stack>`.",
+        "  3. `make plan STACK=<stack>` and `make test`, then commit the stack file and gitops/ together.",
+        "  4. `pulumi up --stack <stack>`: the Vault policy and role, AWS secrets and ApplicationSet elements follow.",
+    ]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from components.config import StackConfig
+from components.config.limits import refresh_reads_per_hour
+from components.config.types import duration_seconds
 from planner.artifacts import Resources, resource_counts
 
 PHASE_NOTES = {
     1: (
         "Phase 1 (empty cluster): nothing that needs a configured Vault is registered; the bootstrap job "
         "initialises Vault (recovery keys to AWS Secrets Manager, AWS auth for the deployer) and the snapshot "
-        "CronJob stays suspended. Phase 2 (`vaultPhase: 2`) adds Vault's own configuration through the `vault` "
-        "provider (KV v2, audit devices, Kubernetes auth, policies and roles, including the snapshot job's "
-        "`vault-snapshot` role), the Vault-backed secret stores, and resumes the snapshot CronJob."
+        "CronJob stays suspended; Vault's API admits only the bootstrap job, its peers and the deployer CIDRs, and "
+        "the ApplicationSets wait for the bootstrap job. Phase 2 (`vaultPhase: 2`) adds Vault's own configuration "
+        "through the `vault` provider (KV v2, audit devices, Kubernetes auth, policies and roles, including the "
+        "snapshot job's `vault-snapshot` role), the Vault-backed secret stores, opens Vault's API to the ESO "
+        "controller, the snapshot job and the pods of apps with a Vault-backed secret, and resumes the snapshot CronJob."
     ),
     2: "Phase 2 (Vault answers): everything, including what needs a configured Vault (see docs/bootstrap.md).",
 }
@@ -22,25 +26,19 @@ PHASE_NOTES = {
 SECRET_MONTHLY_USD = 0.40
 API_CALLS_USD_PER_10K = 0.05
 HOURS_PER_MONTH = 730
-_SECONDS = {"s": 1, "m": 60, "h": 3600}
 
 SECRETS_MANAGER_SECRET = "aws:secretsmanager/secret:Secret"
+RANDOM_TYPE = "random:index/randomPassword:RandomPassword"
 
 
-def seconds(duration: str) -> int:
-    """`15m` -> 900 (the config model admits only whole s, m or h)."""
-    return int(duration[:-1]) * _SECONDS[duration[-1]]
+seconds = duration_seconds  # `15m` -> 900
 
 
 def cost_lines(settings: StackConfig, resources: Resources) -> list[str]:
     """Monthly Secrets Manager cost and the read rate refresh intervals imply, per backend."""
     secrets = sum(1 for r in resources if r["type"] == SECRETS_MANAGER_SECRET)
-    calls_per_hour = {"aws": 0.0, "vault": 0.0}
-    for env in settings.environments.values():
-        for app in env.apps:
-            for spec in app.secrets:
-                # ESO reads every entry of an ExternalSecret at each refresh (one call per entry).
-                calls_per_hour[spec.backend] += 3600 / seconds(env.refresh_interval)
+    # The load the config model bounds (components/config/limits.py).
+    calls_per_hour = refresh_reads_per_hour(settings)
     aws_monthly_calls = calls_per_hour["aws"] * HOURS_PER_MONTH
     storage = secrets * SECRET_MONTHLY_USD
     api = aws_monthly_calls / 10_000 * API_CALLS_USD_PER_10K
@@ -57,10 +55,40 @@ def cost_lines(settings: StackConfig, resources: Resources) -> list[str]:
     ]
 
 
+def rotation_lines(settings: StackConfig, resources: Resources) -> list[str]:
+    """Which value each `rotation` keeper regenerates, read from the registered RandomPasswords' keepers."""
+    keepers = {r["name"]: (r["inputs"].get("keepers") or {}).get("rotation") for r in resources if r["type"] == RANDOM_TYPE}
+    lines = [
+        "## What a change rotates",
+        "",
+        "Changing a secret's `rotation` keeper in the stack file makes `pulumi up` replace its RandomPassword: that one",
+        "value gets a new version, ESO copies it within the environment's refresh interval, and Reloader rolls the",
+        "workloads that opted in. `config` values rotate with `pulumi config set --secret`, `external` ones where their owner writes them.",
+        "",
+        "| value (path) | backend | keeper `rotation` now | reaches the pods within |",
+        "|---|---|---|---|",
+    ]
+    pending = []
+    for env_name, env in settings.environments.items():
+        for app in env.apps:
+            for spec in app.secrets:
+                if spec.source != "random":
+                    continue
+                path = f"{env_name}/{app.name}/{spec.key}"
+                name = f"{env_name}-{app.name}-{spec.key}"
+                if name in keepers:
+                    lines.append(f"| `{path}` | {spec.backend} | `{keepers[name]}` | {env.refresh_interval} |")
+                else:
+                    pending.append(f"`{path}`")
+    if pending:
+        lines += ["", f"Not registered in this phase (Vault is configured in phase 2): {', '.join(pending)}."]
+    return [*lines, ""]
+
+
 def render_summary(stack: str, settings: StackConfig, resources: Resources) -> str:
     per_component, per_type = resource_counts(resources)
     lines = [
-        f"# Plan of stack `{stack}`",
+        f"# Plan of stack `{stack}`, Vault phase {settings.vault_phase}",
         "",
         f"- Vault phase: {settings.vault_phase}. {PHASE_NOTES[settings.vault_phase]}",
         f"- Cluster: `{settings.cluster.name}` (Kubernetes {settings.cluster.kubernetes_version}), "
@@ -79,7 +107,9 @@ def render_summary(stack: str, settings: StackConfig, resources: Resources) -> s
                 f"| {env_name} | {env.sync_policy} | {env.refresh_interval} | {app.name} | "
                 f"{app.service_account_name} | {secrets} |"
             )
-    lines += ["", *cost_lines(settings, resources)]
+    lines += _database_lines(settings)
+    lines += ["", *rotation_lines(settings, resources)]
+    lines += [*cost_lines(settings, resources)]
     lines += ["## Objects per component", "", "| component | objects |", "|---|---|"]
     lines += [f"| {c} | {n} |" for c, n in sorted(per_component.items())]
     lines += [
@@ -91,3 +121,18 @@ def render_summary(stack: str, settings: StackConfig, resources: Resources) -> s
     ]
     lines += [f"| `{t}` | {n} |" for t, n in sorted(per_type.items())]
     return "\n".join(lines) + "\n"
+
+
+def _database_lines(settings: StackConfig) -> list[str]:
+    """The apps' databases: Vault issues each app short-lived users (docs/databases.md)."""
+    rows = [
+        f"| {env_name} | {app.name} | `{db.name}` on `{db.host}:{db.port}` | {db.grant.access} on {', '.join(db.grant.schemas)} "
+        f"| {db.default_ttl} (max {db.max_ttl}) | {db.delivery} | `database/creds/{env_name}-{app.name}` |"
+        for env_name, env in settings.environments.items()
+        for app in env.apps
+        if (db := app.database) is not None
+    ]
+    if not rows:
+        return []
+    return ["", "## Databases", "", "| environment | app | database | grant | lease | delivery | Vault path |",
+            "|---|---|---|---|---|---|---|", *rows]

@@ -30,6 +30,7 @@ from components.vault_policies import KV_MOUNT, secret_paths
 from planner.access_cell import AccessCell
 
 POLICY = "vault:index/policy:Policy"
+DATABASE_ROLE = "vault:database/secretBackendRole:SecretBackendRole"
 ROLE = "vault:kubernetes/authBackendRole:AuthBackendRole"
 AWS_ROLE = "vault:aws/authBackendRole:AuthBackendRole"
 Rules = dict[str, frozenset[str]]
@@ -88,14 +89,9 @@ def allowed_capabilities(policies: Iterable[Rules], request_path: str) -> frozen
     return capabilities(merge_policies(policies), request_path)
 
 
-def _reads(merged: MergedRules, secret_path: str) -> bool:
-    """``can_read`` for policies already merged."""
-    return "read" in capabilities(merged, f"{KV_MOUNT}/data/{secret_path}")
-
-
 def can_read(policies: Iterable[Rules], secret_path: str) -> bool:
     """Reading a KV v2 value is a read on ``<mount>/data/<path>``."""
-    return _reads(merge_policies(policies), secret_path)
+    return "read" in allowed_capabilities(policies, f"{KV_MOUNT}/data/{secret_path}")
 
 
 def _principals(role: Mapping[str, Any]) -> tuple[str, list[str]]:
@@ -110,18 +106,25 @@ def _principals(role: Mapping[str, Any]) -> tuple[str, list[str]]:
     ]
 
 
+def database_creds_paths(resources: Sequence[Mapping[str, Any]]) -> list[str]:
+    """`<mount>/creds/<role>` of every registered database role: reading it mints a user."""
+    return [f"{r['inputs']['backend']}/creds/{r['inputs']['name']}" for r in resources if r["type"] == DATABASE_ROLE]
+
+
 def vault_access_matrix(resources: Sequence[Mapping[str, Any]], settings: StackConfig) -> list[AccessCell]:
     """Every registered auth role's principals (service accounts, IAM roles) x every Vault-backed path of the stack.
 
-    Each role's policies are merged once and each path decided once per role, whatever
-    the number of principals bound to it.
+    The paths are the KV values (`<scope>/<app>/<key>`, read at ``kv/data/...``) and every
+    registered database role's ``database/creds/<role>``. Each role's policies are merged once
+    and each path decided once per role, whatever the number of principals bound to it.
     """
     policies = {r["inputs"]["name"]: parse_policy(r["inputs"]["policy"]) for r in resources if r["type"] == POLICY}
-    paths = secret_paths(settings)
+    paths = [(path, f"{KV_MOUNT}/data/{path}") for path in secret_paths(settings)]
+    paths += [(path, path) for path in database_creds_paths(resources)]
     cells = []
     for role in (r for r in resources if r["type"] in (ROLE, AWS_ROLE)):
         merged = merge_policies(policies[name] for name in role["inputs"].get("tokenPolicies", []) if name in policies)
-        reads = [(path, _reads(merged, path)) for path in paths]
+        reads = [(path, "read" in capabilities(merged, request)) for path, request in paths]
         via, principals = _principals(role)
         cells += [AccessCell("vault", principal, via, path, allowed) for principal in principals for path, allowed in reads]
     return cells

@@ -289,6 +289,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--plan", required=True, type=Path, help="path to resources.json")
     parser.add_argument("--config", type=Path, help="policy config JSON (the --policy-pack-config format)")
     args = parser.parse_args(argv)
+    if args.plan.name != "resources.json":
+        print(f"policy runner: --plan: names {args.plan.name!r}, not a plan's resources.json, and the report is written "
+              "beside it. Fix: pass <plan folder>/resources.json, such as build/plan/dev/resources.json", file=sys.stderr)
+        return 2
     try:
         resources = load_plan(args.plan)
         report = run_plan(resources, load_config(args.config))

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 import yaml
 
-from components.config import StackConfig, parse_stack_config
+from components.config import StackConfig, parse_stack_config, referenced_config_keys
 from planner.run import Recording, run_program
-from planner.stackfile import StackInput, read_stack
+from planner.stackfile import StackInput, add_referenced_secret_keys, placeholder_for, read_stack
 
 ROOT = Path(__file__).resolve().parent.parent
 STACKS = ("dev", "prod")
@@ -24,27 +24,60 @@ def stack_config_objects(stack: str) -> dict[str, Any]:
     return dict(yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())["config"])
 
 
-def stack_input_from_objects(stack: str, config: dict[str, Any], secret_keys: list[str] | None = None) -> StackInput:
-    """Build the program's input from edited objects, exactly as read_stack would from a file."""
-    base = read_stack(ROOT, stack)
-    flat: dict[str, str] = {k: v for k, v in base.config.items() if k in base.secret_keys}
+def _flatten(config: dict[str, Any]) -> dict[str, str]:
+    """Stack-file objects -> full key -> the string Pulumi hands the program."""
+    flat: dict[str, str] = {}
     for key, value in config.items():
         full = key if ":" in key else f"platform:{key}"
-        if isinstance(value, (dict, list)):
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            flat[full] = placeholder_for(full)
+        elif isinstance(value, (dict, list)):
             flat[full] = json.dumps(value, sort_keys=True)
         elif isinstance(value, bool):
             flat[full] = "true" if value else "false"
         else:
             flat[full] = str(value)
-    keys = base.secret_keys if secret_keys is None else secret_keys
+    return flat
+
+
+def stack_input_from_objects(stack: str, config: dict[str, Any], secret_keys: list[str] | None = None) -> StackInput:
+    """Build the program's input from edited objects, exactly as read_stack would from a file."""
+    base = read_stack(ROOT, stack)
+    flat = _flatten(config)
+    found = {k for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}}
+    add_referenced_secret_keys(flat, found, base.project)
+    keys = sorted(found) if secret_keys is None else secret_keys
     return StackInput(project=base.project, stack=stack, config=flat, secret_keys=sorted(keys))
+
+
+def config_secret_keys(config: dict[str, Any]) -> list[str]:
+    """The top-level keys (without the project) that the config's apps name with ``configKey``."""
+    return sorted(referenced_config_keys(config.get("platform:environments")))
+
+
+def raw_with_secrets(config: dict[str, Any]) -> tuple[dict[str, str], list[str]]:
+    """What parse_stack_config gets for these objects: (top-level key -> string, secret keys), every
+    named config key set as a secret (as after `pulumi config set --secret`)."""
+    flat = _flatten(config)
+    raw = {k.split(":", 1)[1]: v for k, v in flat.items() if k.startswith("platform:")}
+    secure = [k.split(":", 1)[1] for k, v in config.items() if isinstance(v, dict) and set(v) == {"secure"}]
+    secrets = sorted({*config_secret_keys(config), *secure})
+    raw.update({k: raw.get(k, placeholder_for(f"platform:{k}")) for k in secrets})
+    return raw, secrets
+
+
+def secret_config(stack: str) -> tuple[dict[str, str], list[str]]:
+    """The stack's secret config keys, each with a placeholder: (raw values, secret keys)."""
+    raw, secrets = raw_with_secrets(stack_config_objects(stack))
+    return {key: raw[key] for key in secrets}, secrets
 
 
 def stack_settings(stack: str, **edits: Any) -> StackConfig:
     """The stack file's validated settings, with top-level keys replaced by ``edits``."""
-    raw = {k.split(":", 1)[1]: json.dumps(v) for k, v in stack_config_objects(stack).items() if k.startswith("platform:")}
-    raw.update({k: json.dumps(v) for k, v in edits.items()})
-    return parse_stack_config({**raw, "paymentsStripeApiKey": "x"}, stack, ["paymentsStripeApiKey"])
+    config = stack_config_objects(stack)
+    config.update({f"platform:{k}": v for k, v in edits.items()})
+    raw, secrets = raw_with_secrets(config)
+    return parse_stack_config(raw, stack, secrets)
 
 
 _CACHE: dict[tuple[str, str], Recording] = {}

@@ -29,7 +29,7 @@ from components.config import ConfigError, StackConfig, parse_stack_config
 from components.naming import PLATFORM_APP, PLATFORM_SCOPE, PLATFORM_SECRET_KEYS, secret_path
 from components.versions import CHART_PINS
 from policies.rules.heuristics import find_secret_material, literal_secret_findings
-from tests.conftest import ROOT, STACKS, stack_config_objects, stack_settings
+from tests.conftest import ROOT, STACKS, raw_with_secrets, stack_config_objects, stack_settings
 from tests.test_external_secrets import ESO_DIR, assert_restricted, crd_errors, pod_errors, unknown_keys
 
 UPSTREAM = ROOT / "tests" / "upstream"
@@ -550,17 +550,12 @@ def test_rendered_applications_use_only_the_generator_key_and_read_the_gitops_tr
 
 # --- config ---------------------------------------------------------------------------------------
 
-def _raw(stack: str, edit: Callable[[dict[str, Any]], None]) -> dict[str, str]:
+def _problems(stack: str, edit: Callable[[dict[str, Any]], None]) -> list[str]:
     objects = stack_config_objects(stack)
     edit(objects)
-    raw = {k.split(":", 1)[1]: json.dumps(v) for k, v in objects.items() if k.startswith("platform:")}
-    raw["paymentsStripeApiKey"] = "placeholder"
-    return raw
-
-
-def _problems(stack: str, edit: Callable[[dict[str, Any]], None]) -> list[str]:
+    raw, secrets = raw_with_secrets(objects)
     with pytest.raises(ConfigError) as info:
-        parse_stack_config(_raw(stack, edit), stack, ["paymentsStripeApiKey"])
+        parse_stack_config(raw, stack, secrets)
     return [issue.render() for issue in info.value.issues]
 
 

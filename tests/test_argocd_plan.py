@@ -87,7 +87,7 @@ def test_outputs_are_attributes() -> None:
     assert isinstance(argocd, ArgoCD)
     assert argocd.url == "https://argocd.platform-prod.example.com"
     assert argocd.release is not None
-    assert sorted(argocd.projects) == sorted(argocd.application_sets) == ["production"]
+    assert sorted(argocd.projects) == sorted(argocd.application_sets) == sorted(stack_config_objects("prod")["platform:environments"])
     assert sorted(argocd.external_secrets) == ["argocd-notifications-secret", "argocd-oidc", "argocd-repo-gitops"]
 
 

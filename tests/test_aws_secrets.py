@@ -399,6 +399,15 @@ def test_matrix_artifacts_list_every_cell(recording: Callable[..., Recording]) -
     cells = [c for c in json.loads(files["access-matrix.json"]) if c["backend"] == "aws"
              if c["principal"].startswith("system:serviceaccount:external-secrets:") and not c["path"].startswith("vault/")]
     assert len(cells) == len(expected_aws_secrets("dev")) * len(scopes("dev"))
-    # Columns: the three stores, then Vault's server, bootstrap and snapshot roles.
-    assert "| `staging/payments/bank-api-token` | no | no | yes | no | no | no |" in files["access-matrix.md"]
+    # Each app secret's row: `yes` under its own environment's AWS store only (columns derived from the header).
+    section = files["access-matrix.md"].split("\n## aws\n", 1)[1].split("\n## ", 1)[0]
+    header, _, *rows = [line for line in section.splitlines() if line.startswith("|")]
+    columns = [c.strip() for c in header.strip("|").split("|")][1:]
+    app_paths = [p for p in expected_aws_secrets("dev") if p.split("/", 1)[0] in stack_config_objects("dev")["platform:environments"]]
+    assert app_paths
+    for path in app_paths:
+        (row,) = [r for r in rows if r.startswith(f"| `{path}` |")]
+        marks = [c.strip() for c in row.strip("|").split("|")][1:]
+        readers = [col for col, mark in zip(columns, marks, strict=True) if mark == "yes"]
+        assert readers == [col for col in columns if col.startswith(f"external-secrets/eso-{path.split('/')[0]}-aws via ")], path
 

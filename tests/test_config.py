@@ -14,64 +14,90 @@ import yaml
 from components.config import ConfigError, parse_stack_config
 from planner.mocks import MockIdentity, PlanMocks, RecordingMonitor
 from planner.run import run_program
-from tests.conftest import ROOT, stack_config_objects, stack_input_from_objects
+from tests.conftest import ROOT, config_secret_keys, raw_with_secrets, stack_config_objects, stack_input_from_objects
 
 SECRET_LOOKING = "hunter2-" + "do-not-echo-me"
 
 
-def _raw(config: dict[str, Any]) -> dict[str, str]:
-    """Stack-file objects -> the top-level strings Pulumi hands the program."""
-    import json
-
-    out = {}
-    for key, value in config.items():
-        if not key.startswith("platform:"):
-            continue
-        short = key.split(":", 1)[1]
-        out[short] = json.dumps(value) if isinstance(value, (dict, list)) else str(value).lower() if isinstance(value, bool) else str(value)
-    return out
-
-
 def _valid_raw(stack: str = "dev") -> tuple[dict[str, str], list[str]]:
-    raw = _raw(stack_config_objects(stack))
-    raw["paymentsStripeApiKey"] = "placeholder"
-    return raw, ["paymentsStripeApiKey"]
+    return raw_with_secrets(stack_config_objects(stack))
+
+
+# A config secret key the dev stack's apps name.
+CONFIG_KEY = config_secret_keys(stack_config_objects("dev"))[0]
 
 
 def _app(cfg: dict[str, Any], env: str, index: int) -> dict[str, Any]:
     return cfg["platform:environments"][env]["apps"][index]
 
 
+# Positions in the dev stack file, found rather than assumed, so that an app, secret or
+# environment added the README way keeps these cases pointing at what they break.
+_DEV = stack_config_objects("dev")
+FIRST_ENV, LAST_ENV = next(iter(_DEV["platform:environments"])), list(_DEV["platform:environments"])[-1]
+
+
+def _where(**fields: str) -> tuple[str, int, int]:
+    """(environment, app index, secret index) of the dev stack's first secret with these fields."""
+    return next((env, a, i) for env, spec in _DEV["platform:environments"].items() for a, app in enumerate(spec["apps"])
+                for i, secret in enumerate(app["secrets"]) if all(secret.get(k) == v for k, v in fields.items()))
+
+
+def _with(predicate: Callable[[dict[str, Any]], bool]) -> tuple[str, int]:
+    """(environment, app index) of the dev stack's first app matching ``predicate``."""
+    return next((env, a) for env, spec in _DEV["platform:environments"].items() for a, app in enumerate(spec["apps"]) if predicate(app))
+
+
+RANDOM, CONFIG, EXTERNAL = _where(source="random"), _where(source="config"), _where(source="external")
+TWO_SECRETS = _with(lambda app: len(app["secrets"]) > 1)
+SECOND_APP = next((env, 1) for env, spec in _DEV["platform:environments"].items() if len(spec["apps"]) > 1)
+_A = f"platform:environments.{FIRST_ENV}.apps[0]"
+
+
+def _secret_path(where: tuple[str, int, int], field: str) -> str:
+    env, a, i = where
+    return f"platform:environments.{env}.apps[{a}].secrets[{i}].{field}"
+
+
+def _secret(cfg: dict[str, Any], where: tuple[str, int, int]) -> dict[str, Any]:
+    env, a, i = where
+    return _app(cfg, env, a)["secrets"][i]
+
+
+def _service_account(app: dict[str, Any]) -> str:
+    return str(app.get("serviceAccount", app["name"]))
+
+
 Edit = Callable[[dict[str, Any]], None]
 
 # (id, edit of the dev stack's config objects, expected key path, expected words in the message)
 BAD_CASES: list[tuple[str, Edit, str, str]] = [
-    ("unknown backend", lambda c: _app(c, "staging", 0)["secrets"][1].update(backend="gcp"),
-     "platform:environments.staging.apps[0].secrets[1].backend", "must be 'vault' or 'aws'"),
-    ("unknown source", lambda c: _app(c, "staging", 0)["secrets"][0].update(source="file"),
-     "platform:environments.staging.apps[0].secrets[0].source", "use `random`, `config` or `external`"),
-    ("unknown environment", lambda c: c["platform:environments"].update(qa=c["platform:environments"]["staging"]),
+    ("unknown backend", lambda c: _app(c, LAST_ENV, 0)["secrets"][0].update(backend="gcp"),
+     f"platform:environments.{LAST_ENV}.apps[0].secrets[0].backend", "must be 'vault' or 'aws'"),
+    ("unknown source", lambda c: _app(c, LAST_ENV, 0)["secrets"][0].update(source="file"),
+     f"platform:environments.{LAST_ENV}.apps[0].secrets[0].source", "use `random`, `config` or `external`"),
+    ("unknown environment", lambda c: c["platform:environments"].update(qa=c["platform:environments"][LAST_ENV]),
      "platform:environments.qa", "is not an environment this platform knows"),
-    ("duplicate app", lambda c: c["platform:environments"]["staging"]["apps"].append(dict(_app(c, "staging", 0))),
-     "platform:environments.staging.apps[3].name", "duplicates apps[0]"),
-    ("duplicate secret key", lambda c: _app(c, "development", 0)["secrets"][1].update(key="db-password"),
-     "platform:environments.development.apps[0].secrets[1].key", "duplicates secrets[0]"),
-    ("shared service account", lambda c: _app(c, "development", 1).update(serviceAccount="api"),
-     "platform:environments.development.apps[1].serviceAccount", "could read the other's secrets"),
-    ("invalid app name", lambda c: _app(c, "development", 0).update(name="API_Service"),
-     "platform:environments.development.apps[0].name", "must match pattern"),
-    ("app name too long", lambda c: _app(c, "development", 0).update(name="a" * 41),
-     "platform:environments.development.apps[0].name", "at most 40 characters"),
-    ("invalid secret key", lambda c: _app(c, "development", 0)["secrets"][0].update(key="DB_PASSWORD"),
-     "platform:environments.development.apps[0].secrets[0].key", "Vault path segment"),
-    ("secret value pasted in config", lambda c: _app(c, "development", 0)["secrets"][0].update(value=SECRET_LOOKING),
-     "platform:environments.development.apps[0].secrets[0].value", "secret values never go in a config object"),
+    ("duplicate app", lambda c: c["platform:environments"][LAST_ENV]["apps"].append(dict(_app(c, LAST_ENV, 0))),
+     f"platform:environments.{LAST_ENV}.apps[{len(_DEV['platform:environments'][LAST_ENV]['apps'])}].name", "duplicates apps[0]"),
+    ("duplicate secret key", lambda c: _app(c, *TWO_SECRETS)["secrets"][1].update(key=_app(c, *TWO_SECRETS)["secrets"][0]["key"]),
+     f"platform:environments.{TWO_SECRETS[0]}.apps[{TWO_SECRETS[1]}].secrets[1].key", "duplicates secrets[0]"),
+    ("shared service account", lambda c: _app(c, *SECOND_APP).update(serviceAccount=_service_account(_app(c, SECOND_APP[0], 0))),
+     f"platform:environments.{SECOND_APP[0]}.apps[1].serviceAccount", "could read the other's secrets"),
+    ("invalid app name", lambda c: _app(c, FIRST_ENV, 0).update(name="API_Service"),
+     f"{_A}.name", "must match pattern"),
+    ("app name too long", lambda c: _app(c, FIRST_ENV, 0).update(name="a" * 41),
+     f"{_A}.name", "at most 40 characters"),
+    ("invalid secret key", lambda c: _app(c, FIRST_ENV, 0)["secrets"][0].update(key="DB_PASSWORD"),
+     f"{_A}.secrets[0].key", "Vault path segment"),
+    ("secret value pasted in config", lambda c: _app(c, FIRST_ENV, 0)["secrets"][0].update(value=SECRET_LOOKING),
+     f"{_A}.secrets[0].value", "secret values never go in a config object"),
     ("raft quorum even", lambda c: c["platform:vault"].update(replicas=4),
      "platform:vault.replicas", "breaks Raft quorum"),
     ("raft quorum single", lambda c: c["platform:vault"].update(replicas=1),
      "platform:vault.replicas", "breaks Raft quorum"),
     ("replicas wrong type", lambda c: c["platform:vault"].update(replicas="three"),
-     "platform:vault.replicas", "must be a valid integer"),
+     "platform:vault.replicas", "must be an integer, but the stack file gives quoted text"),
     ("unknown top-level key", lambda c: c.update({"platform:vaultReplicas": 3}),
      "platform:vaultReplicas", "is not a known setting"),
     ("unknown nested key", lambda c: c["platform:cluster"].update(endpointt="https://x"),
@@ -80,16 +106,16 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
      "platform:cluster.name", "is required"),
     ("missing environments", lambda c: c.pop("platform:environments"),
      "platform:environments", "is required"),
-    ("random without length", lambda c: _app(c, "development", 0)["secrets"][0].pop("length"),
-     "platform:environments.development.apps[0].secrets[0].length", "is required for source random"),
-    ("random too short", lambda c: _app(c, "development", 0)["secrets"][0].update(length=8),
-     "platform:environments.development.apps[0].secrets[0].length", "between 16 and 128"),
-    ("random without rotation", lambda c: _app(c, "development", 0)["secrets"][0].pop("rotation"),
-     "platform:environments.development.apps[0].secrets[0].rotation", "rotation keeper"),
-    ("config without configKey", lambda c: _app(c, "development", 2)["secrets"][0].pop("configKey"),
-     "platform:environments.development.apps[2].secrets[0].configKey", "is required for source config"),
-    ("external with length", lambda c: _app(c, "development", 1)["secrets"][1].update(length=32),
-     "platform:environments.development.apps[1].secrets[1].length", "applies only to source random"),
+    ("random without length", lambda c: _secret(c, RANDOM).pop("length"),
+     _secret_path(RANDOM, "length"), "is required for source random"),
+    ("random too short", lambda c: _secret(c, RANDOM).update(length=8),
+     _secret_path(RANDOM, "length"), "between 16 and 128"),
+    ("random without rotation", lambda c: _secret(c, RANDOM).pop("rotation"),
+     _secret_path(RANDOM, "rotation"), "rotation keeper"),
+    ("config without configKey", lambda c: _secret(c, CONFIG).pop("configKey"),
+     _secret_path(CONFIG, "configKey"), "is required for source config"),
+    ("external with length", lambda c: _secret(c, EXTERNAL).update(length=32),
+     _secret_path(EXTERNAL, "length"), "applies only to source random"),
     ("oidc mismatch", lambda c: c["platform:cluster"].update(
         oidcIssuerUrl="https://oidc.eks.eu-west-1.amazonaws.com/id/FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF"),
      "platform:cluster.oidcProviderArn", "names a different OIDC issuer"),
@@ -107,14 +133,14 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
      "platform:charts.vault", "must match pattern"),
     ("phase out of range", lambda c: c.update({"platform:vaultPhase": 3}),
      "platform:vaultPhase", "use 1 for the first run"),
-    ("refresh interval words", lambda c: c["platform:environments"]["staging"].update(refreshInterval="1 hour"),
-     "platform:environments.staging.refreshInterval", "whole number of s, m or h"),
-    ("sync policy unknown", lambda c: c["platform:environments"]["staging"].update(syncPolicy="auto"),
-     "platform:environments.staging.syncPolicy", "use `automated` or `manual`"),
-    ("environments not an object", lambda c: c.update({"platform:environments": ["staging"]}),
+    ("refresh interval words", lambda c: c["platform:environments"][LAST_ENV].update(refreshInterval="1 hour"),
+     f"platform:environments.{LAST_ENV}.refreshInterval", "whole number of s, m or h"),
+    ("sync policy unknown", lambda c: c["platform:environments"][LAST_ENV].update(syncPolicy="auto"),
+     f"platform:environments.{LAST_ENV}.syncPolicy", "use `automated` or `manual`"),
+    ("environments not an object", lambda c: c.update({"platform:environments": [LAST_ENV]}),
      "platform:environments", "must be a valid dictionary"),
-    ("no apps", lambda c: c["platform:environments"]["staging"].update(apps=[]),
-     "platform:environments.staging.apps", "at least 1 item"),
+    ("no apps", lambda c: c["platform:environments"][LAST_ENV].update(apps=[]),
+     f"platform:environments.{LAST_ENV}.apps", "at least 1 item"),
     ("protect not boolean", lambda c: c.update({"platform:protectStateful": "yes"}),
      "platform:protectStateful", "has the wrong type"),
     ("admin arn not a role", lambda c: c["platform:aws"].update(adminRoleArns=["arn:aws:iam::111111111111:user/bob"]),
@@ -184,10 +210,9 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
 def test_bad_config_names_the_key_and_the_fix(edit: Edit, path: str, words: str) -> None:
     config = stack_config_objects("dev")
     edit(config)
-    raw = _raw(config)
-    raw["paymentsStripeApiKey"] = "placeholder"
+    raw, secrets = raw_with_secrets(config)
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, "dev", ["paymentsStripeApiKey"])
+        parse_stack_config(raw, "dev", secrets)
     lines = [line for line in str(caught.value).splitlines() if line.startswith("  - ")]
     matching = [line for line in lines if f"- {path}: " in line]
     assert matching, f"no problem reported at {path}; got:\n" + "\n".join(lines)
@@ -207,17 +232,17 @@ def test_committed_stack_files_are_valid() -> None:
 
 def test_config_secret_missing_says_which_command_to_run() -> None:
     raw, _ = _valid_raw()
-    del raw["paymentsStripeApiKey"]
-    with pytest.raises(ConfigError, match=r"platform:paymentsStripeApiKey: is not set\. Fix: run `pulumi config set --secret paymentsStripeApiKey"):
+    del raw[CONFIG_KEY]
+    with pytest.raises(ConfigError, match=rf"platform:{CONFIG_KEY}: is not set\. Fix: run `pulumi config set --secret {CONFIG_KEY}"):
         parse_stack_config(raw, "dev", [])
 
 
 def test_config_secret_stored_in_plain_text_is_refused_without_echoing_it() -> None:
     raw, _ = _valid_raw()
-    raw["paymentsStripeApiKey"] = SECRET_LOOKING
+    raw[CONFIG_KEY] = SECRET_LOOKING
     with pytest.raises(ConfigError) as caught:
         parse_stack_config(raw, "dev", secret_keys=[])
-    assert "platform:paymentsStripeApiKey: is stored in plain text in the stack file" in str(caught.value)
+    assert f"platform:{CONFIG_KEY}: is stored in plain text in the stack file" in str(caught.value)
     assert SECRET_LOOKING not in str(caught.value)
 
 
@@ -230,11 +255,10 @@ def test_settings_object_stored_as_secret_is_refused() -> None:
 def test_all_problems_are_reported_at_once() -> None:
     config = stack_config_objects("dev")
     config["platform:vault"]["replicas"] = 2
-    _app(config, "development", 0)["secrets"][0]["length"] = 8
-    raw = _raw(config)
-    raw["paymentsStripeApiKey"] = "x"
+    _secret(config, RANDOM)["length"] = 8
+    raw, secrets = raw_with_secrets(config)
     with pytest.raises(ConfigError) as caught:
-        parse_stack_config(raw, "dev", ["paymentsStripeApiKey"])
+        parse_stack_config(raw, "dev", secrets)
     assert len(caught.value.issues) == 2
 
 
@@ -262,12 +286,12 @@ def _plan_cli(tmp_path: Path, config: dict[str, Any]) -> subprocess.CompletedPro
 
 def test_plan_command_on_bad_config_exits_2_without_traceback_or_plan(tmp_path: Path) -> None:
     config = stack_config_objects("dev")
-    _app(config, "staging", 0)["secrets"][1]["backend"] = "gcp"
-    _app(config, "staging", 0)["secrets"][0]["value"] = SECRET_LOOKING
+    _app(config, LAST_ENV, 0)["secrets"][0]["backend"] = "gcp"
+    _app(config, LAST_ENV, 0)["secrets"][0]["value"] = SECRET_LOOKING
     result = _plan_cli(tmp_path, config)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr + result.stdout
-    assert "platform:environments.staging.apps[0].secrets[1].backend: must be 'vault' or 'aws'" in result.stderr
+    assert f"platform:environments.{LAST_ENV}.apps[0].secrets[0].backend: must be 'vault' or 'aws'" in result.stderr
     assert SECRET_LOOKING not in result.stderr + result.stdout
     assert not (tmp_path / "plan" / "dev").exists()
 

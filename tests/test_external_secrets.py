@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from components.config import ConfigError, ExternalSecretsConfig, StackConfig
+from components.config.environments import EnvironmentConfig
 from components.external_secrets import names, values
 from components.external_secrets.external_secret import Entry, app_external_secret, external_secret, stack_external_secrets
 from components.external_secrets.network import NetworkInputs, network_policies
@@ -356,9 +357,11 @@ def test_controller_mints_tokens_for_the_store_accounts_only() -> None:
 # --- the ExternalSecret builder ------------------------------------------------------------------------
 
 def test_app_external_secret_spec() -> None:
-    settings = stack_settings("dev")
-    env = settings.environments["staging"]
-    api = next(a for a in env.apps if a.name == "api")
+    """The builder's exact output for a given app (its own input, so the stack files may change freely)."""
+    random = {"backend": "vault", "source": "random", "length": 32, "charset": "alphanumeric", "rotation": "r1"}
+    env = EnvironmentConfig.model_validate({"syncPolicy": "automated", "refreshInterval": "30m", "apps": [
+        {"name": "api", "secrets": [{"key": "db-password", **random}, {"key": "jwt-signing-key", **random}]}]})
+    (api,) = env.apps
     manifest = app_external_secret("staging", env, api)
     assert manifest == {
         "apiVersion": "external-secrets.io/v1",
@@ -432,11 +435,13 @@ def test_builder_refuses_cross_scope_reads_and_duplicate_keys() -> None:
 def test_secret_name_override_and_crd_validation_catch_mistakes() -> None:
     objects = stack_config_objects("dev")
     envs = copy.deepcopy(objects["platform:environments"])
-    envs["staging"]["apps"][0]["secretName"] = "api-credentials"
+    env, spec = next(iter(envs.items()))
+    app = spec["apps"][0]["name"]
+    spec["apps"][0]["secretName"] = f"{app}-credentials"
     settings = stack_settings("dev", environments=envs)
-    manifest = stack_external_secrets(settings)[("staging", "api")]
-    assert manifest["metadata"]["name"] == "api-secrets"
-    assert manifest["spec"]["target"]["name"] == "api-credentials"
+    manifest = stack_external_secrets(settings)[(env, app)]
+    assert manifest["metadata"]["name"] == f"{app}-secrets"
+    assert manifest["spec"]["target"]["name"] == f"{app}-credentials"
     broken = copy.deepcopy(manifest)
     broken["spec"]["target"]["creationPolicy"] = "Owned"
     broken["spec"]["data"][0]["remoteRef"]["propery"] = "value"
@@ -526,8 +531,10 @@ def test_sizing_and_network_mistakes_are_reported_with_their_paths() -> None:
 
 def test_two_apps_writing_one_secret_are_refused() -> None:
     envs = copy.deepcopy(stack_config_objects("dev")["platform:environments"])
-    envs["staging"]["apps"][1]["secretName"] = "api-secrets"  # api-admin would overwrite api's Secret
+    env = next(e for e, spec in envs.items() if len(spec["apps"]) > 1)
+    first = envs[env]["apps"][0]
+    envs[env]["apps"][1]["secretName"] = first.get("secretName", f"{first['name']}-secrets")  # would overwrite apps[0]'s Secret
     assert _problems(environments=envs) == [
-        "platform:environments.staging.apps[1].secretName: names the same Secret as apps[0], so two ExternalSecrets "
+        f"platform:environments.{env}.apps[1].secretName: names the same Secret as apps[0], so two ExternalSecrets "
         "would fight over it. Fix: give every app of an environment its own secretName (default `<app>-secrets`)."
     ]

@@ -170,22 +170,26 @@ def test_generator_writes_checks_and_prunes(project: Path, capsys: pytest.Captur
     assert gitops.main(["--root", str(project), "--check"]) == 0
     written = sorted(p.relative_to(project) for p in project.glob("gitops/apps/*/overlays/*/externalsecret.yaml"))
     assert written == sorted(p.relative_to(ROOT) for p in GENERATED)
-    target = project / "gitops/apps/api/overlays/staging/externalsecret.yaml"
-    target.write_text(target.read_text().replace("30m", "5m"))
-    stray = project / "gitops/apps/retired/overlays/staging/externalsecret.yaml"
+    (env, app), spec = next(iter(declared("dev").items()))
+    target = project / f"gitops/apps/{app}/overlays/{env}/externalsecret.yaml"
+    refresh = f"refreshInterval: {spec['refresh']}\n"
+    assert refresh in target.read_text()
+    target.write_text(target.read_text().replace(refresh, "refreshInterval: 7m\n"))
+    stray = project / f"gitops/apps/retired/overlays/{env}/externalsecret.yaml"
     stray.parent.mkdir(parents=True)
     stray.write_text("kind: ExternalSecret\n")
     capsys.readouterr()
     assert gitops.main(["--root", str(project), "--check"]) == 1
     err = capsys.readouterr().err
-    assert "api/overlays/staging/externalsecret.yaml: differs" in err and "retired" in err
+    assert f"{app}/overlays/{env}/externalsecret.yaml: differs" in err and "retired" in err
     assert gitops.main(["--root", str(project)]) == 0
-    assert not stray.exists() and "30m" in target.read_text()
+    assert not stray.exists() and refresh in target.read_text()
 
 
 def test_generator_keeps_an_owners_kustomization_and_checks_it_lists_the_external_secret(project: Path) -> None:
     assert gitops.main(["--root", str(project)]) == 0
-    kustomization = project / "gitops/apps/api/overlays/staging/kustomization.yaml"
+    env, app = next(iter(declared("dev")))
+    kustomization = project / f"gitops/apps/{app}/overlays/{env}/kustomization.yaml"
     kustomization.write_text("resources:\n- ../../base\n- externalsecret.yaml\npatches: []\n")
     assert gitops.main(["--root", str(project)]) == 0
     assert kustomization.read_text().startswith("resources:\n- ../../base")
@@ -194,6 +198,11 @@ def test_generator_keeps_an_owners_kustomization_and_checks_it_lists_the_externa
 
 
 def test_generator_refuses_an_environment_in_two_stacks(project: Path) -> None:
-    text = (project / "Pulumi.prod.yaml").read_text()
-    (project / "Pulumi.prod.yaml").write_text(text.replace("    production:\n", "    staging:\n"))
+    data = yaml.safe_load((project / "Pulumi.prod.yaml").read_text())
+    taken = next(iter(stack_config_objects("dev")["platform:environments"]))
+    envs = data["config"]["platform:environments"]
+    envs[taken] = envs.pop(next(iter(envs)))
+    data["config"]["platform:argocd"].pop("rbacGroups", None)
+    data["config"]["platform:argocd"].pop("syncWindows", None)
+    (project / "Pulumi.prod.yaml").write_text(yaml.safe_dump(data))
     assert gitops.main(["--root", str(project), "--check"]) == 2

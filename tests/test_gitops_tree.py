@@ -40,10 +40,12 @@ import pytest
 import yaml
 
 from components.config import AppConfig
+from components.external_secrets.database_secrets import database_secret_name
 from components.vault import names as vault_names
+from components.vault.network import NetworkInputs, network_policies, vault_apps
 from components.vault_policies import AUDIENCE, KV_MOUNT, app_policy, app_policy_name, stack_roles
 from planner import gitops
-from planner.vault_access import can_read, parse_policy
+from planner.vault_access import allowed_capabilities, can_read, parse_policy
 from policies.rules.heuristics import find_secret_material, literal_secret_findings, parse_embedded
 from tests.test_external_secrets import crd_errors
 from tests.test_gitops_chart import overlay_helm_charts, render_chart
@@ -156,9 +158,16 @@ def _of_kind(objects: Sequence[Mapping[str, Any]], kind: str) -> list[Mapping[st
 
 
 def _external_secret(objects: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
-    found = _of_kind(objects, "ExternalSecret")
+    """The generated ExternalSecret of the app's declared secrets (not the database users' one, from a generator)."""
+    found = [o for o in _of_kind(objects, "ExternalSecret") if "dataFrom" not in o["spec"]]
     assert len(found) == 1, f"expected the one generated ExternalSecret, found {len(found)}"
     return found[0]
+
+
+def _generated(d: Deployed) -> list[str]:
+    """The files `make gitops` writes in the overlay: the ExternalSecret, and the database users' one if ESO delivers them."""
+    database = d.app.database is not None and d.app.database.delivery == "eso"
+    return [gitops.EXTERNAL_SECRET_FILE, *([gitops.DATABASE_SECRET_FILE] if database else [])]
 
 
 def pod_templates(objects: Sequence[Mapping[str, Any]]) -> list[tuple[str, Mapping[str, Any]]]:
@@ -333,8 +342,8 @@ def test_the_tree_has_an_overlay_per_declared_app_and_environment_and_a_base_per
 def test_each_overlay_is_exactly_its_base_and_the_generated_external_secret(d: Deployed) -> None:
     k = _kustomization(d.overlay)
     assert k.get("namespace") == d.env
-    assert sorted(k.get("resources") or []) == sorted(["../../base", gitops.EXTERNAL_SECRET_FILE]), (
-        f"{d}: resources must be exactly ../../base and the generated {gitops.EXTERNAL_SECRET_FILE}"
+    assert sorted(k.get("resources") or []) == sorted(["../../base", *_generated(d)]), (
+        f"{d}: resources must be exactly ../../base and the generated {_generated(d)}"
     )
     refused = {"secretGenerator", "generators", "components", "transformers", "validators", "bases", "crds", "replacements"}
     assert not set(k) & refused, f"{d}: {sorted(set(k) & refused)}"
@@ -359,11 +368,14 @@ def test_the_tree_keeps_its_helm_and_injector_examples() -> None:
 def test_each_overlay_renders_its_workloads_and_exactly_the_generated_external_secret(render: Render, d: Deployed) -> None:
     objects = render(d)
     kinds = Counter(o["kind"] for o in objects)
-    assert kinds["ExternalSecret"] == 1 and kinds["Deployment"] == 1, kinds
+    assert kinds["ExternalSecret"] == len(_generated(d)) and kinds["Deployment"] == 1, kinds
     assert {"ServiceAccount", "Service", "NetworkPolicy", "PodDisruptionBudget"} <= set(kinds), kinds
     assert kinds["Secret"] == 0, "no Secret from Git: ESO writes them"
     committed = yaml.safe_load((d.overlay / gitops.EXTERNAL_SECRET_FILE).read_text())
     assert _external_secret(objects) == committed, "the overlay must deliver the generated ExternalSecret unchanged"
+    if gitops.DATABASE_SECRET_FILE in _generated(d):
+        database = yaml.safe_load((d.overlay / gitops.DATABASE_SECRET_FILE).read_text())
+        assert [o for o in _of_kind(objects, "ExternalSecret") if "dataFrom" in o["spec"]] == [database]
     for obj in objects:
         assert obj["metadata"].get("namespace") == d.env, f"{obj['kind']}/{obj['metadata']['name']}"
 
@@ -445,14 +457,32 @@ def test_every_secret_a_workload_references_is_produced_by_the_generated_externa
     assert target == d.app.target_secret_name
     keys = {item["secretKey"] for item in es["spec"]["data"]}
     assert keys == {s.key for s in d.app.secrets}
+    produced = {target: keys}
+    if gitops.DATABASE_SECRET_FILE in _generated(d):  # the generator's Data: the user's name and password
+        produced[database_secret_name(d.app.name)] = {"username", "password"}
     for label, template in pod_templates(objects):
         refs = secret_references(template["spec"])
         assert refs or _injected(template), f"{label}: reads its secrets from {target} or through the Vault Agent Injector"
         for ref in refs:
             where = f"{label} {ref.where}"
-            assert ref.name == target, f"{where}: Secret {ref.name!r} is not the one {d.env}'s ExternalSecret writes ({target!r})"
+            assert ref.name in produced, f"{where}: Secret {ref.name!r} is not one {d.env}'s ExternalSecrets write ({sorted(produced)})"
+            keys = produced[ref.name]
             assert ref.key is None or ref.key in keys, f"{where}: key {ref.key!r} is not among the generated keys {sorted(keys)}"
             assert not ref.optional, f"{where}: a required secret is not optional (the sync wave guarantees it exists)"
+
+
+@pytest.mark.parametrize("d", DEPLOYED, ids=str)
+def test_vaults_phase_two_network_policy_admits_the_injected_pods(render: Render, d: Deployed) -> None:
+    """Vault admits, per environment, only labelled pods of apps with a Vault-backed secret: the injected ones are among them."""
+    settings = gitops.stack_settings(ROOT, d.stack)
+    [vault] = [p for p in network_policies(NetworkInputs(vault_apps(settings), [], [], [])) if p["metadata"]["name"] == "vault-server"]
+    peers = vault["spec"]["ingress"][0]["from"]
+    for label, template in pod_templates(render(d)):
+        if not _injected(template):
+            continue
+        labels = template["metadata"].get("labels", {})
+        assert any(p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": d.env}
+                   and p.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items() for p in peers), label
 
 
 @pytest.mark.parametrize("d", DEPLOYED, ids=str)
@@ -492,7 +522,10 @@ def test_injected_pods_log_in_with_their_role_and_read_only_what_it_allows(rende
         assert {"key": vault_names.CA_KEY, "path": ca_file} in ca_map.get("items", [{"key": ca_file, "path": ca_file}])
         # the secrets: every Vault-backed secret the app declares, at its own KV v2 path, readable by its role only
         injected = injected_secrets(ann)
-        assert set(injected) == {s.key for s in d.app.secrets if s.backend == "vault"}, label
+        database = d.app.database is not None and d.app.database.delivery == "agent"
+        assert set(injected) == {s.key for s in d.app.secrets if s.backend == "vault"} | ({AGENT_DATABASE_FILE} if database else set()), label
+        if database:
+            _check_injected_database_user(label, d, ann, injected.pop(AGENT_DATABASE_FILE))
         for name, path in injected.items():
             assert path == f"{KV_MOUNT}/data/{d.env}/{d.app.name}/{name}", f"{label}: {name} -> {path}"
             secret_path = path.removeprefix(f"{KV_MOUNT}/data/")
@@ -507,7 +540,29 @@ def test_injected_pods_log_in_with_their_role_and_read_only_what_it_allows(rende
         for key in ann:
             for prefix in ("agent-inject-template-", "agent-inject-perms-", "agent-inject-file-", "agent-inject-command-"):
                 if key.startswith(VAULT_PREFIX + prefix):
-                    assert key.removeprefix(VAULT_PREFIX + prefix) in injected, f"{label}: {key} names no injected secret"
+                    assert key.removeprefix(VAULT_PREFIX + prefix) in {*injected, *([AGENT_DATABASE_FILE] if database else [])}, (
+                        f"{label}: {key} names no injected secret")
+
+
+AGENT_DATABASE_FILE = "database"  # /vault/secrets/database: the user's PGUSER and PGPASSWORD (docs/databases.md)
+_DATABASE_TEMPLATE = re.compile(
+    r'^\{\{- with secret "(?P<path>[^"]+)" -\}\}\nPGUSER=\{\{ \.Data\.username \}\}\nPGPASSWORD=\{\{ \.Data\.password \}\}\n\{\{- end -\}\}$'
+)
+
+
+def _check_injected_database_user(label: str, d: Deployed, ann: Mapping[str, str], path: str) -> None:
+    """The agent reads this app's own role in this environment, which only this app's policy reaches."""
+    assert path == f"database/creds/{d.env}-{d.app.name}", f"{label}: {path}"
+
+    def reads(env: str, app: str) -> bool:
+        return "read" in allowed_capabilities([parse_policy(app_policy(env, app, database=True).hcl())], path)
+
+    assert reads(d.env, d.app.name)
+    assert not any(reads(env, d.app.name) for env in d.other_envs), path
+    assert not any(reads(d.env, other) for other in d.other_apps), path
+    m = _DATABASE_TEMPLATE.match(ann[f"{VAULT_PREFIX}agent-inject-template-{AGENT_DATABASE_FILE}"])
+    assert m and m.group("path") == path, f"{label}: the database template renders {path}"
+    assert ann[f"{VAULT_PREFIX}agent-inject-perms-{AGENT_DATABASE_FILE}"] == "0400"
 
 
 @pytest.mark.parametrize("d", DEPLOYED, ids=str)
@@ -606,6 +661,8 @@ def _allowed(doc: Any, path: Sequence[Any], value: Any) -> bool:
         remote = _value_at(doc, (*path[:-1], "remoteRef", "key"))
         return isinstance(value, str) and str(remote).endswith(f"/{value}")  # the key named after its backend path
     name = key.removeprefix(VAULT_PREFIX)
+    if name == f"agent-inject-secret-{AGENT_DATABASE_FILE}":  # a database role's creds path (a new user per read)
+        return re.fullmatch(r"database/creds/[a-z]+-[a-z0-9-]+", str(value)) is not None
     if name.startswith("agent-inject-secret-"):
         m = _KV_PATH.match(str(value))
         return m is not None and m.group("name") == name.removeprefix("agent-inject-secret-")

@@ -18,12 +18,15 @@ from components.config import load_platform_config
 from planner.mocks import SECRET, MockIdentity, PlanMocks, RecordingMonitor
 from planner.run import run_program
 from planner.stackfile import placeholder_for, read_stack
-from tests.conftest import ROOT
+from tests.conftest import ROOT, STACKS, config_secret_keys, stack_config_objects
+
+# A config secret key the dev stack's apps name (the probe reads it as the program does).
+PROBE_KEY = config_secret_keys(stack_config_objects("dev"))[0]
 
 
 def _probe() -> None:
     config = load_platform_config()
-    stripe = config.secret_values["paymentsStripeApiKey"]
+    stripe = config.secret_values[PROBE_KEY]
     password = random.RandomPassword("probe-password", length=24, special=False)
     k8s.core.v1.ConfigMap(
         "probe",
@@ -67,7 +70,7 @@ def test_no_plain_secret_value_anywhere_in_the_recording() -> None:
         typ="random:index/randomPassword:RandomPassword", name="probe-password", inputs={"length": 24},
         provider="", resource_id=""))
     text = json.dumps(run_program(read_stack(ROOT, "dev"), program=_probe).resources)
-    assert placeholder_for("platform:paymentsStripeApiKey") not in text
+    assert placeholder_for(f"platform:{PROBE_KEY}") not in text
     assert len(state["result"]) == 24 and state["result"] not in text
 
 
@@ -86,8 +89,13 @@ def test_without_the_engines_secret_outputs_a_random_result_would_leak() -> None
     assert config_map["data"]["fromConfig"] == SECRET  # config secrets are marked by the SDK itself
 
 
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_declared_secret_keys_become_secret_placeholders(stack: str) -> None:
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_stacks_config_keys_become_secret_placeholders(stack: str) -> None:
+    """Every key this stack's apps name (unset, or set with `secure:`) is a secret placeholder; no other stack's."""
     stack_input = read_stack(ROOT, stack)
-    assert "platform:paymentsStripeApiKey" in stack_input.secret_keys
-    assert stack_input.config["platform:paymentsStripeApiKey"] == placeholder_for("platform:paymentsStripeApiKey")
+    mine = {f"platform:{k}" for k in config_secret_keys(stack_config_objects(stack))}
+    assert mine and mine <= set(stack_input.secret_keys)
+    for key in mine:
+        assert stack_input.config[key] == placeholder_for(key)
+    others = {f"platform:{k}" for s in STACKS if s != stack for k in config_secret_keys(stack_config_objects(s))}
+    assert not (others - mine) & set(stack_input.config)

@@ -8,8 +8,7 @@ import pulumi
 import pulumi_aws as aws
 import pytest
 
-from components.config import KNOWN_ENVIRONMENTS
-from planner.bench import Row, fleet_config, sdk_floor_program, table
+from planner.bench import FLEET_ENVIRONMENTS, Row, fleet_config, sdk_floor_program, table
 from planner.run import Recording, run_program
 from planner.stackfile import read_stack
 from planner.summary import API_CALLS_USD_PER_10K, HOURS_PER_MONTH, SECRET_MONTHLY_USD, cost_lines, seconds
@@ -42,7 +41,7 @@ def test_cost_lines_follow_the_secrets_and_refresh_intervals(recording: Callable
 def test_fleet_adds_a_constant_number_of_resources_per_app_and_environment() -> None:
     base = read_stack(ROOT, "dev")
     counts = {n: len(run_program(fleet_config(base, n)).resources) for n in (2, 4, 6)}  # even: as many Vault as AWS apps
-    per_pair = [(counts[b] - counts[a]) / ((b - a) * len(KNOWN_ENVIRONMENTS)) for a, b in ((2, 4), (4, 6))]
+    per_pair = [(counts[b] - counts[a]) / ((b - a) * len(FLEET_ENVIRONMENTS)) for a, b in ((2, 4), (4, 6))]
     assert per_pair[0] == per_pair[1] > 0
 
 
@@ -77,5 +76,7 @@ def test_bench_table_reports_marginal_resources_and_both_ratios() -> None:
     header, first, second = table(rows)
     assert header.split() == ["apps/env", "(app,env)", "resources", "marginal", "program", "s", "bare", "s", "ratio",
                               "sdk", "s", "/sdk", "artifacts", "s"]
-    assert first.split() == ["10", "30", "334", "-", "2.00", "1.00", "2.00", "1.60", "1.25", "0.50"]
-    assert second.split() == ["50", "150", "1054", "6.00", "6.00", "2.50", "2.40", "5.00", "1.20", "2.00"]
+    envs = len(FLEET_ENVIRONMENTS)
+    assert first.split() == ["10", str(10 * envs), "334", "-", "2.00", "1.00", "2.00", "1.60", "1.25", "0.50"]
+    marginal = f"{(1054 - 334) / (40 * envs):.2f}"
+    assert second.split() == ["50", str(50 * envs), "1054", marginal, "6.00", "2.50", "2.40", "5.00", "1.20", "2.00"]

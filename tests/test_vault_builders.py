@@ -14,7 +14,8 @@ from components.config import ConfigError
 from components.vault import iam, images, jobs, names, server
 from components.vault import tls as tls_names
 from components.vault.network import NetworkInputs, network_policies
-from planner.vault_access import parse_policy
+from components.vault_policies import secret_paths, stack_policies, stack_roles
+from planner.vault_access import allowed_capabilities, parse_policy
 from tests.conftest import stack_config_objects, stack_settings
 
 CTX = AwsContext("aws", "eu-west-1", "111111111111")
@@ -184,7 +185,8 @@ def test_server_role_may_use_the_unseal_key_and_resolve_the_bound_roles_only() -
 
 
 def test_bootstrap_role_writes_one_secret_and_cannot_read_it() -> None:
-    doc = iam.bootstrap_role_policy(CTX, SECRET_ARN, RECKEY)
+    topic = "arn:aws:sns:eu-west-1:111111111111:platform-dev-secret-access-alarm"
+    doc = iam.bootstrap_role_policy(CTX, SECRET_ARN, RECKEY, topic)
     assert doc["Statement"] == [
         {"Sid": "WriteTheRecoverySecret", "Effect": "Allow",
          "Action": ["secretsmanager:DescribeSecret", "secretsmanager:PutSecretValue"], "Resource": SECRET_ARN},
@@ -192,6 +194,7 @@ def test_bootstrap_role_writes_one_secret_and_cannot_read_it() -> None:
          "Resource": RECKEY,
          "Condition": {"StringEquals": {"kms:ViaService": "secretsmanager.eu-west-1.amazonaws.com",
                                         "kms:EncryptionContext:SecretARN": SECRET_ARN}}},
+        {"Sid": "PublishABootstrapIncident", "Effect": "Allow", "Action": "sns:Publish", "Resource": topic},
     ]
     actions = {a for s in doc["Statement"] for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
     assert "secretsmanager:GetSecretValue" not in actions and "secretsmanager:CreateSecret" not in actions
@@ -260,28 +263,68 @@ def test_recovery_secret_is_outside_every_store_scope_and_bucket_names_are_bound
 # --- the deployer's Vault policy -----------------------------------------------------------------
 
 def test_deployer_policy_manages_exactly_what_phase_two_configures() -> None:
-    text = jobs.deployer_policy_hcl("kubernetes", "aws")
-    rules = parse_policy(text)
+    crud = frozenset({"create", "read", "update", "delete"})
+    rules = parse_policy(jobs.deployer_policy_hcl("kubernetes", "aws", "preview"))
     assert rules == {
         "sys/auth": frozenset({"read"}),
-        "sys/auth/*": frozenset({"create", "read", "update", "delete", "sudo"}),
+        "sys/auth/kubernetes": crud | {"sudo"},
+        "sys/auth/kubernetes/tune": frozenset({"read", "update", "sudo"}),
         "sys/mounts": frozenset({"read"}),
-        "sys/mounts/*": frozenset({"create", "read", "update", "delete"}),
+        "sys/mounts/kv": crud,
+        "sys/mounts/kv/tune": frozenset({"read", "update"}),
         "sys/audit": frozenset({"read", "sudo"}),
-        "sys/audit/*": frozenset({"create", "read", "update", "delete", "sudo"}),
+        "sys/audit/file": crud | {"sudo"},
+        "sys/audit/stdout": crud | {"sudo"},
         "sys/policies/acl": frozenset({"list"}),
-        "sys/policies/acl/*": frozenset({"create", "read", "update", "delete"}),
-        "auth/kubernetes/*": frozenset({"create", "read", "update", "delete", "list"}),
-        "auth/aws/*": frozenset({"create", "read", "update", "delete", "list"}),
-        "kv/*": frozenset({"create", "read", "update", "patch", "delete", "list"}),
+        "sys/policies/acl/app-*": crud,
+        "sys/policies/acl/eso-*": crud,
+        "sys/policies/acl/vault-snapshot": crud,
+        "sys/policies/acl/preview": crud,
+        "auth/kubernetes/config": crud,
+        "auth/kubernetes/role": frozenset({"list"}),
+        "auth/kubernetes/role/*": crud | {"list"},
+        "auth/aws/role/preview": crud,
+        "kv/config": crud,
+        "kv/data/*": crud,
+        "kv/metadata/*": frozenset({"read", "delete", "list"}),
+        # The database engine's part (components/vault_databases.py).
+        "sys/mounts/database": frozenset({"create", "read", "update", "delete"}),
+        "sys/mounts/database/tune": frozenset({"read", "update"}),
+        "database/config/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "database/roles/*": frozenset({"create", "read", "update", "delete", "list"}),
+        "database/rotate-root/*": frozenset({"update"}),
     }
-    assert {p for p, caps in rules.items() if "sudo" in caps} == {"sys/auth/*", "sys/audit", "sys/audit/*"}
+    assert {p for p, caps in rules.items() if "sudo" in caps} == {
+        "sys/auth/kubernetes", "sys/auth/kubernetes/tune", "sys/audit", "sys/audit/file", "sys/audit/stdout"}
     assert not any(p.startswith(("sys/raw", "sys/seal", "auth/token", "sys/generate-root")) for p in rules)
+
+
+@pytest.mark.parametrize("path", [
+    "sys/policies/acl/deployer", "sys/policies/acl/default", "auth/aws/role/deployer", "auth/aws/config/client", "auth/aws/role/preview-2",
+    "sys/auth/aws", "sys/auth/userpass", "sys/auth/kubernetes-2", "sys/mounts/secret", "sys/mounts/kv-2", "sys/audit/other",
+    "kv/destroy/development/api/db-password", "kv/undelete/development/api/db-password", "auth/token/create", "sys/raw/core",
+])
+def test_the_deployer_policy_reaches_none_of_what_phase_two_does_not_manage(path: str) -> None:
+    """The reach of its globs: apps' and stores' policies, Kubernetes roles, KV values; never its own policy or login."""
+    rules = parse_policy(jobs.deployer_policy_hcl("kubernetes", "aws", "preview"))
+    assert allowed_capabilities([rules], path) == frozenset(), path
+
+
+def test_the_deployer_policy_reaches_every_phase_two_path_of_the_stacks() -> None:
+    rules = parse_policy(jobs.deployer_policy_hcl("kubernetes", "aws", "preview"))
+    for stack in ("dev", "prod"):
+        settings = stack_settings(stack)
+        for policy in stack_policies(settings):
+            assert {"create", "update"} <= allowed_capabilities([rules], f"sys/policies/acl/{policy.name}"), policy.name
+        for role in stack_roles(settings, "vault-snapshot", "vault"):
+            assert {"create", "update"} <= allowed_capabilities([rules], f"auth/kubernetes/role/{role.name}"), role.name
+        for path in secret_paths(settings):
+            assert {"create", "update", "read"} <= allowed_capabilities([rules], f"kv/data/{path}"), path
 
 
 # --- NetworkPolicies ------------------------------------------------------------------------------
 
-INPUTS = NetworkInputs(environments=["development", "staging"], api_server_cidrs=["10.10.0.0/16"],
+INPUTS = NetworkInputs(vault_apps={"development": ["api", "web"], "staging": ["api"]}, api_server_cidrs=["10.10.0.0/16"],
                        deployer_cidrs=["10.250.0.0/24"], aws_endpoint_cidrs=["0.0.0.0/0"])
 
 # Pod labels the external-secrets 2.9.0 chart (release external-secrets, no nameOverride) puts on
@@ -304,7 +347,9 @@ def test_network_policies_deny_by_default_and_open_exactly_vaults_flows() -> Non
     assert vault["podSelector"] == {"matchLabels": names.SERVER_LABELS}
     assert vault["ingress"] == [
         {"from": [{**_ns("external-secrets"), "podSelector": {"matchLabels": ESO_CONTROLLER_SELECTOR}},
-                  _ns("development"), _ns("staging"),
+                  {**_ns("development"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}},
+                  {**_ns("development"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "web"}}},
+                  {**_ns("staging"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "api"}}},
                   {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-bootstrap"}}},
                   {**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-snapshot"}}},
                   {"ipBlock": {"cidr": "10.250.0.0/24"}}],
@@ -355,7 +400,31 @@ def test_vault_api_admits_the_eso_controller_pods_only() -> None:
                   {**CHART_LABELS, "app.kubernetes.io/name": "external-secrets-cert-controller"},
                   {"app.kubernetes.io/name": "reloader", "app.kubernetes.io/instance": "reloader"}, {}):
         assert not _admits(vault, "external-secrets", other, 8200), other
-    assert _admits(vault, "staging", {}, 8200)  # the matcher admits what the policy admits
+    assert _admits(vault, "staging", {"app.kubernetes.io/name": "api"}, 8200)  # the matcher admits what the policy admits
+
+
+def test_vault_api_admits_in_an_environment_only_the_pods_of_its_vault_apps() -> None:
+    vault = next(p for p in network_policies(INPUTS) if p["metadata"]["name"] == "vault-server")
+    assert _admits(vault, "development", {"app.kubernetes.io/name": "web", "pod-template-hash": "x"}, 8200)
+    for namespace, labels in (("development", {}), ("development", {"app.kubernetes.io/name": "worker"}),
+                              ("staging", {"app.kubernetes.io/name": "web"}), ("production", {"app.kubernetes.io/name": "api"})):
+        assert not _admits(vault, namespace, labels, 8200), (namespace, labels)
+
+
+def test_in_phase_1_only_the_bootstrap_job_the_deployers_and_the_servers_reach_vault() -> None:
+    """Before phase 2 configures Vault, no client: nobody but the bootstrap can call an uninitialised sys/init."""
+    vault = next(p for p in network_policies(replace(INPUTS, phase=1)) if p["metadata"]["name"] == "vault-server")
+    servers = {**_ns("vault"), "podSelector": {"matchLabels": names.SERVER_LABELS}}
+    assert vault["spec"]["ingress"] == [
+        {"from": [{**_ns("vault"), "podSelector": {"matchLabels": {"app.kubernetes.io/name": "vault-bootstrap"}}},
+                  {"ipBlock": {"cidr": "10.250.0.0/24"}}],
+         "ports": [{"port": 8200, "protocol": "TCP"}]},
+        {"from": [servers], "ports": [{"port": 8200, "protocol": "TCP"}, {"port": 8201, "protocol": "TCP"}]},
+    ]
+    controller = {**CHART_LABELS, "app.kubernetes.io/name": "external-secrets"}
+    for namespace, labels in (("external-secrets", controller), ("development", {"app.kubernetes.io/name": "api"}),
+                              ("vault", {"app.kubernetes.io/name": "vault-snapshot"})):
+        assert not _admits(vault, namespace, labels, 8200), namespace
 
 
 def test_without_deployer_cidrs_no_address_block_reaches_vault() -> None:

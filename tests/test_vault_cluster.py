@@ -13,7 +13,8 @@ import pytest
 from components.aws_context import AwsContext
 from components.kms import ADMIN_STATEMENT_SID, KEY_ADMIN_ACTIONS
 from components.vault import iam, jobs, names
-from components.vault.network import NetworkInputs, network_policies
+from components.vault.network import NetworkInputs, network_policies, vault_apps
+from components.vault_databases import database_roles
 from planner.artifacts import is_kubernetes_object, kubernetes_manifest
 from planner.mocks import SECRET
 from planner.run import Recording, run_program
@@ -53,6 +54,11 @@ def unquote(value: Any) -> Any:
 
 def role_arn(stack: str, sa: str) -> str:
     return f"arn:aws:iam::{ACCOUNT[stack]}:role/{cluster_name(stack)}-vault-{sa}"
+
+
+def alarm_topic_arn(rec: Recording, stack: str) -> str:
+    """The ARN of the alarm topic AwsSecrets registers (by its name): where the bootstrap Job reports an incident."""
+    return f"arn:aws:sns:eu-west-1:{ACCOUNT[stack]}:{rec.one('aws:sns/topic:Topic', 'secret-access-alarm')['inputs']['name']}"
 
 
 def kms_arn(rec: Recording, stack: str, name: str) -> str:
@@ -326,7 +332,7 @@ def test_role_permissions_are_exactly_what_each_job_needs(recording: Callable[..
     bucket = f"{cluster_name(stack)}-vault-snapshots-{ACCOUNT[stack]}"
     expected = {
         "vault-server": iam.server_role_policy(kms_arn(rec, stack, "vault-unseal"), deployers, previews),
-        "vault-bootstrap": iam.bootstrap_role_policy(ctx, secret_arn, kms_arn(rec, stack, "vault-recovery")),
+        "vault-bootstrap": iam.bootstrap_role_policy(ctx, secret_arn, kms_arn(rec, stack, "vault-recovery"), alarm_topic_arn(rec, stack)),
         "vault-snapshot": iam.snapshot_role_policy(ctx, bucket, kms_arn(rec, stack, "vault-snapshots")),
     }
     for name, doc in expected.items():
@@ -424,6 +430,14 @@ def test_bootstrap_job_initialises_once_with_memory_only_material(recording: Cal
     assert env["init"]["VAULT_ADDR"] == "https://vault-0.vault-internal:8200" and env["init"]["VAULT_CACERT"] == "/vault-ca/ca.crt"
     assert (env["init"]["RECOVERY_SHARES"], env["init"]["RECOVERY_THRESHOLD"]) == (str(cfg.recovery_shares), str(cfg.recovery_threshold))
     assert env["store"]["RECOVERY_SECRET_ARN"] == rec.one("aws:secretsmanager/secret:Secret", "vault-recovery")["id"]
+    # An incident (Vault initialised without its material) goes to the alarm topic AwsSecrets registers.
+    assert (env["store"]["ALARM_TOPIC_ARN"], env["store"]["VAULT_CLUSTER"]) == (alarm_topic_arn(rec, stack), cluster_name(stack))
+    alarm_key = json.loads(rec.one("aws:kms/key:Key", "alarms")["inputs"]["policy"])["Statement"]
+    assert [s for s in alarm_key if s["Sid"] == "VaultBootstrapPublishesIncidents"] == [{
+        "Sid": "VaultBootstrapPublishesIncidents", "Effect": "Allow", "Principal": {"AWS": role_arn(stack, "vault-bootstrap")},
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"], "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": "sns.eu-west-1.amazonaws.com"}},
+    }]
     assert env["configure"]["DEPLOYER_ROLE_ARNS"] == f"arn:aws:iam::{ACCOUNT[stack]}:role/platform-deployer"
     assert env["configure"]["IAM_SERVER_ID_HEADER_VALUE"] == cfg.login.iam_server_id_header
     assert (env["configure"]["AWS_AUTH_PATH"], env["configure"]["DEPLOYER_ROLE"]) == (cfg.login.mount, cfg.login.role)
@@ -462,22 +476,62 @@ def test_snapshot_cronjob_is_suspended_until_phase_two(recording: Callable[..., 
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_phases_differ_only_by_the_suspended_cronjob(recording: Callable[..., Recording], stack: str) -> None:
+def test_phases_differ_only_by_the_suspended_cronjob_and_vaults_clients(recording: Callable[..., Recording], stack: str) -> None:
     def by_urn(rec: Recording) -> dict[str, Any]:
         return {r["urn"]: r["inputs"] for r in children(rec)}
 
     one, two = by_urn(recording(stack, 1)), by_urn(recording(stack))
     assert set(one) == set(two)
     differ = [urn for urn in one if one[urn] != two[urn]]
-    assert [urn.rsplit("::", 1)[1] for urn in differ] == ["vault-snapshot"]
+    assert [urn.rsplit("::", 1)[1] for urn in differ] == ["vault-netpol-vault-server", "vault-snapshot"]
+
+
+def _api_ingress_namespaces(rec: Recording) -> set[str]:
+    policy = rec.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "vault-netpol-vault-server")["inputs"]["spec"]
+    return {peer["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"]
+            for rule in policy["ingress"] for peer in rule["from"] if "namespaceSelector" in peer}
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_phase_one_plan_admits_no_client_namespace_to_vault(recording: Callable[..., Recording], stack: str) -> None:
+    """Until phase 2, only the bootstrap job and Vault's peers (namespace vault) and the deployer CIDRs reach 8200."""
+    rec = recording(stack, 1)
+    assert _api_ingress_namespaces(rec) == {"vault"}
+    policy = rec.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "vault-netpol-vault-server")["inputs"]["spec"]
+    pods = [peer["podSelector"]["matchLabels"] for rule in policy["ingress"] for peer in rule["from"] if "podSelector" in peer]
+    assert pods == [names.BOOTSTRAP_LABELS, names.SERVER_LABELS]
+    # Phase 2 opens it to the ESO controller and, per environment, the apps with a Vault-backed secret.
+    vault_backed = {env for env, cfg in stack_config_objects(stack)["platform:environments"].items()
+                    if any(s["backend"] == "vault" for app in cfg["apps"] for s in app.get("secrets", []))}
+    assert _api_ingress_namespaces(recording(stack)) == {"vault", "external-secrets", *vault_backed}
+
+
+@pytest.mark.parametrize(("stack", "phase"), [("dev", 1), ("dev", None), ("prod", 1), ("prod", None)])
+def test_every_application_set_waits_for_the_bootstrap_job(recording: Callable[..., Recording], stack: str, phase: int | None) -> None:
+    """No tenant workload before the platform has initialised Vault: each ApplicationSet, or a parent, depends on the Job."""
+    rec = recording(stack, phase)
+    job = rec.one("kubernetes:batch/v1:Job", "vault-bootstrap")["urn"]
+    by_urn = {r["urn"]: r for r in rec.resources}
+    app_sets = [r for r in rec.resources if r["type"] == "kubernetes:argoproj.io/v1alpha1:ApplicationSet"]
+    assert sorted(r["inputs"]["metadata"]["name"] for r in app_sets) == sorted(
+        stack_config_objects(stack)["platform:environments"])
+    for app_set in app_sets:
+        chain, node = [], app_set
+        while node is not None:
+            chain.append(node)
+            node = by_urn.get(node.get("parent") or "")
+        assert any(job in r.get("dependencies", []) for r in chain), app_set["name"]
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_network_policies_are_registered_for_the_stacks_namespaces_and_cidrs(recording: Callable[..., Recording], stack: str) -> None:
     rec = recording(stack)
     settings = stack_settings(stack)
-    expected = network_policies(NetworkInputs(list(settings.environments), settings.cluster.api_server_cidrs,
-                                              settings.vault.deployer_cidrs, settings.vault.aws_endpoint_cidrs))
+    databases = sorted({(tuple(db.database.cidrs), db.database.port) for db in database_roles(settings)})
+    assert databases, "the committed stacks declare databases"
+    expected = network_policies(NetworkInputs(vault_apps(settings), settings.cluster.api_server_cidrs,
+                                              settings.vault.deployer_cidrs, settings.vault.aws_endpoint_cidrs,
+                                              databases=databases))
     registered = [r["inputs"] for r in children(rec) if r["type"] == "kubernetes:networking.k8s.io/v1:NetworkPolicy"]
     assert [p["metadata"]["name"] for p in registered] == [p["metadata"]["name"] for p in expected]
     for got, want in zip(registered, expected, strict=True):

@@ -41,6 +41,22 @@ def vault_paths(stack: str) -> set[str]:
             for s in a["secrets"] if s["backend"] == "vault"}
 
 
+def matrix_paths(stack: str) -> set[str]:
+    """The Vault matrix's paths: every KV value and every declared database's `database/creds/<env>-<app>`."""
+    environments = stack_config_objects(stack)["platform:environments"]
+    creds = {f"database/creds/{env}-{a['name']}" for env, cfg in environments.items() for a in cfg["apps"] if "database" in a}
+    return vault_paths(stack) | creds
+
+
+def _owner(path: str) -> tuple[str, str]:
+    """(environment, app) a KV path `<env>/<app>/<key>` or a creds path `database/creds/<env>-<app>` belongs to."""
+    if path.startswith("database/creds/"):
+        env, app = path.removeprefix("database/creds/").split("-", 1)
+        return env, app
+    env, app, _ = path.split("/")
+    return env, app
+
+
 # --- policies as a spec -------------------------------------------------------------
 
 def test_app_policy_reads_exactly_its_own_paths() -> None:
@@ -73,11 +89,12 @@ def test_snapshot_policy_is_snapshot_read_only_without_sudo() -> None:
 
 def test_preview_policy_grants_nothing_and_denies_the_kv_mount_and_sys() -> None:
     rules = parse_policy(preview_policy().hcl())
-    assert rules == {"kv/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
+    assert rules == {"kv/*": frozenset({"deny"}), "database/*": frozenset({"deny"}), "sys/*": frozenset({"deny"})}
     # Merged into a token whose other policy grants the same (or a broader) pattern, deny still wins.
-    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"})}
+    grant = {"kv/*": frozenset({"read", "list"}), "sys/*": frozenset({"read", "sudo"}), "k*": frozenset({"read"}),
+             "database/*": frozenset({"read"})}
     for path in ("kv/data/production/api/db-password", "kv/metadata/staging/api", "kv/config", "sys/policies/acl/deployer",
-                 "sys/storage/raft/snapshot", "sys/raw/logical"):
+                 "sys/storage/raft/snapshot", "sys/raw/logical", "database/creds/production-payments"):
         assert allowed_capabilities([rules, grant], path) == frozenset(), path
     # The token's self-lookup (Vault's `default` policy) is untouched.
     assert allowed_capabilities([rules, {"auth/token/lookup-self": frozenset({"read"})}], "auth/token/lookup-self") == {"read"}
@@ -243,16 +260,17 @@ def test_without_preview_roles_everyone_logs_in_as_the_deployer() -> None:
 def test_every_cell_of_the_vault_matrix(recording: Callable[..., Recording], stack: str) -> None:
     settings = stack_settings(stack)
     cells = vault_access_matrix(recording(stack).resources, settings)
-    paths = vault_paths(stack)
-    assert {c.path for c in cells} == paths
+    paths = matrix_paths(stack)
+    assert {c.path for c in cells} == paths and any(p.startswith("database/creds/") for p in paths)
     principals = {c.via for c in cells}
     expected_roles = {f"{env}-{a.name}" for env, cfg in settings.environments.items() for a in cfg.apps}
     expected_roles |= {f"eso-{s}" for s in [*settings.environments, "platform"]} | {"vault-snapshot", "preview"}
     assert principals == expected_roles
     for cell in cells:
-        env, app, _ = cell.path.split("/")
+        env, app = _owner(cell.path)
         if cell.via.startswith("eso-"):
-            expected = cell.via == f"eso-{env}"
+            # A store reads its environment's values; database users come from the app's own role (docs/databases.md).
+            expected = cell.via == f"eso-{env}" and not cell.path.startswith("database/")
         elif cell.via in ("vault-snapshot", "preview"):
             expected = False
         else:
@@ -269,12 +287,12 @@ def test_the_preview_identity_reads_no_vault_path(recording: Callable[..., Recor
     cells = [c for c in vault_access_matrix(rec.resources, settings) if c.via == "preview"]
     account = {"dev": "111111111111", "prod": "222222222222"}[stack]
     assert {c.principal for c in cells} == {f"arn:aws:iam::{account}:role/platform-preview"}
-    assert {c.path for c in cells} == vault_paths(stack) and len(cells) == len(vault_paths(stack))
+    assert {c.path for c in cells} == matrix_paths(stack) and len(cells) == len(matrix_paths(stack))
     assert not any(c.allowed for c in cells)
     section = write_access_matrix(rec.resources, settings)["access-matrix.md"].split("## vault\n", 1)[1].split("\n## ", 1)[0]
     header, _, *rows = [line.strip("|").split(" | ") for line in section.strip().splitlines()]
     column = [h.strip() for h in header].index(f"arn:aws:iam::{account}:role/platform-preview via preview")
-    assert sorted(row[0].strip(" `") for row in rows) == sorted(vault_paths(stack))
+    assert sorted(row[0].strip(" `") for row in rows) == sorted(matrix_paths(stack))
     assert {row[column].strip() for row in rows} == {"no"}
 
 
@@ -288,7 +306,8 @@ def test_the_preview_cells_come_from_the_registered_role_and_policies(recording:
                       "inputs": {"name": "deployer", "policy": scripts["inputs"]["data"][jobs.DEPLOYER_POLICY_FILE]}})
     role["inputs"]["tokenPolicies"] = ["deployer"]
     cells = [c for c in vault_access_matrix(resources, settings) if c.via == "preview"]
-    assert cells and all(c.allowed for c in cells)
+    # The deployer writes every value but mints no database user.
+    assert {c.path for c in cells if c.allowed} == vault_paths("dev")
     # One environment's store policy instead: exactly that environment's paths.
     role["inputs"]["tokenPolicies"] = ["eso-development"]
     cells = [c for c in vault_access_matrix(resources, settings) if c.via == "preview"]
@@ -296,7 +315,7 @@ def test_the_preview_cells_come_from_the_registered_role_and_policies(recording:
     # The preview policy's text, not its name, decides: granted, it opens every path.
     role["inputs"]["tokenPolicies"] = ["preview"]
     [preview] = [r for r in resources if r["type"] == POLICY and r["inputs"]["name"] == "preview"]
-    preview["inputs"]["policy"] = 'path "kv/data/*" { capabilities = ["read"] }'
+    preview["inputs"]["policy"] = 'path "kv/data/*" { capabilities = ["read"] }\npath "database/creds/*" { capabilities = ["read"] }'
     assert all(c.allowed for c in vault_access_matrix(resources, settings) if c.via == "preview")
 
 

@@ -9,8 +9,9 @@ Registration order follows what a first ``pulumi up`` on an empty cluster needs:
 3. the argo-cd release (it installs the Argo CD CRDs), after them, so its pods find their
    Secrets being written;
 4. per environment, the AppProject after the release, then the ApplicationSet after the
-   release, its project, the environment's namespace and its ClusterSecretStores (the apps'
-   ExternalSecrets in the GitOps tree read through them).
+   release, its project, the environment's namespace, its ClusterSecretStores (the apps'
+   ExternalSecrets in the GitOps tree read through them) and ``workloads_after`` (Vault's
+   bootstrap Job: no tenant workload exists before the platform has initialised Vault).
 """
 
 from __future__ import annotations
@@ -59,7 +60,7 @@ class ArgoCD(pulumi.ComponentResource):
         environment_namespaces: Mapping[str, k8s.core.v1.Namespace],
         eso_release: pulumi.Resource,
         stores: Mapping[str, pulumi.Resource],
-        admission: pulumi.Resource | None = None,
+        workloads_after: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("platform:argocd:ArgoCD", name, None, opts)
@@ -110,9 +111,11 @@ class ArgoCD(pulumi.ComponentResource):
             self.projects[env] = self._custom_resource(
                 f"argocd-project-{env}", app_project(env, settings), opts_after(self.release, env_ns)
             )
-            # `admission` (TenantAdmission): no Application exists before the API server enforces its policies.
-            needs: Sequence[pulumi.Resource] = [self.release, self.projects[env], env_ns, *environment_stores(env, stores),
-                                                *([admission] if admission else [])]
+            # `workloads_after`: the bootstrap Job and TenantAdmission: no Application exists before Vault is
+            # initialised by the platform or before the API server enforces the tenant policies.
+            needs: Sequence[pulumi.Resource] = [
+                self.release, self.projects[env], env_ns, *environment_stores(env, stores), *workloads_after,
+            ]
             self.application_sets[env] = self._custom_resource(
                 f"argocd-appset-{env}", application_set(env, settings), opts_after(*needs)
             )

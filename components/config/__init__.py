@@ -9,7 +9,10 @@ One module per component, each with its model(s) and the rules within them:
 ``cluster``, ``aws``, ``gitops``, ``vault``, ``environments`` (apps and their
 secrets), ``external_secrets`` and ``argocd``; ``types`` holds what they share,
 ``errors`` how problems are reported, and ``stack`` the StackConfig that joins
-them, the rules across sections and the entry points. Import from the package.
+them, the rules across sections and the entry points. ``isolation`` holds the rules
+that keep environments, apps and stacks apart, ``limits`` those on load and chart
+overrides, ``stack_file`` those on the stack file itself (its name, namespaces,
+retyped YAML scalars, plaintext secrets). Import from the package.
 """
 
 from components.config.argocd import ArgoCdConfig, ArgoCdSyncWindow
@@ -19,7 +22,7 @@ from components.config.environments import AppConfig, EnvironmentConfig, NodeIso
 from components.config.errors import ConfigError, ConfigIssue
 from components.config.external_secrets import ExternalSecretsConfig, SealedSecretsConfig, WorkloadSizing
 from components.config.gitops import GitOpsConfig
-from components.config.stack import PlatformConfig, StackConfig, load_platform_config, parse_stack_config, raw_secret_keys
+from components.config.stack import PlatformConfig, StackConfig, load_platform_config, parse_stack_config, raw_secret_keys, referenced_config_keys
 from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, SYSTEM_NAMESPACES, iam_role_identity, mebibytes
 from components.config.vault import VaultConfig, VaultLoginConfig
 
@@ -50,4 +53,5 @@ __all__ = [
     "mebibytes",
     "parse_stack_config",
     "raw_secret_keys",
+    "referenced_config_keys",
 ]

@@ -9,7 +9,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.config.errors import ConfigIssue
-from components.config.types import CronFields, Duration, _Model, mebibytes
+from components.config.types import CronFields, Duration, TimeZone, _Model, duration_seconds, mebibytes
 
 EnvironmentName = Literal["development", "staging", "production"]
 # Casbin's policy.csv is comma-separated: a group name never holds a comma, a space or a newline.
@@ -23,14 +23,21 @@ class ArgoCdSyncWindow(_Model):
     """`allow`: automated and manual syncs only inside the window; `deny`: no syncs inside it."""
     schedule: Annotated[CronFields, Field(max_length=100)]
     """Cron schedule (five numeric fields) of each window start, in `timeZone`."""
-    duration: Annotated[str, Field(pattern=r"^[1-9][0-9]*(m|h)$")]
-    """How long the window stays open after each start, such as `2h` or `30m`."""
-    time_zone: Annotated[str, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$", max_length=64)] = "UTC"
+    duration: Annotated[str, Field(pattern=r"^[1-9][0-9]{0,5}(m|h)$")]
+    """How long the window stays open after each start, such as `2h` or `30m`; at most a year (8760h)."""
+    time_zone: Annotated[TimeZone, Field(pattern=r"^[A-Za-z]+(/[A-Za-z0-9_+-]+)*$")] = "UTC"
     """IANA time zone of `schedule`, such as `Europe/Paris`."""
     manual_sync: bool = False
     """Let people with sync rights sync by hand while the window blocks syncs (break-glass)."""
     description: Annotated[str, Field(pattern=r"^[^\n]{1,200}$")] | None = None
     """Why the window exists, shown in the Argo CD UI."""
+
+    @field_validator("duration")
+    @classmethod
+    def _at_most_a_year(cls, value: str) -> str:
+        if duration_seconds(value) > 8760 * 3600:
+            raise PydanticCustomError("window_duration", "is longer than a year (8760h)")
+        return value
 
 
 class ArgoCdConfig(_Model):
@@ -69,7 +76,7 @@ class ArgoCdConfig(_Model):
     repo_username: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")] = "git"
     """User name that goes with the `platform/argocd/repo-credential` token for an https repository (for SSH the credential is the private key)."""
     secret_refresh_interval: Duration = "1h"
-    """How often ESO re-reads Argo CD's own secrets (repository credential, SSO client secret, notifications token)."""
+    """How often ESO re-reads Argo CD's own secrets (repository credential, SSO client secret, notifications token); 1m to 24h."""
 
     @field_validator("controller_memory_limit", "repo_server_memory_limit", "redis_memory_limit")
     @classmethod

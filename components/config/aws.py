@@ -28,4 +28,4 @@ class AwsConfig(_Model):
     secret_recovery_window_days: Annotated[int, Field(ge=7, le=30)] = 30
     """Days a deleted Secrets Manager secret stays recoverable (7 to 30)."""
     alarm_emails: list[Annotated[str, Field(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]] = []
-    """Addresses subscribed to the alarm on unexpected secret reads and on every read of Vault's recovery secret."""
+    """Addresses subscribed to the alarm on unexpected secret reads and on every read of Vault's recovery secret (required with production)."""

@@ -7,14 +7,14 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from components.config.databases import DatabaseConfig, database_issues
 from components.config.errors import _FIX_HINTS, ConfigIssue
-from components.config.types import DnsLabel, DnsName, Duration, _Model
+from components.config.types import ConfigKeyName, DnsLabel, DnsName, Duration, _Model
 
 # App names stay short so that derived names (`<app>-secrets`, `<env>-<app>` Vault
 # roles, `<env>/<app>/<key>` AWS names) stay within Kubernetes' 63-character limit.
 AppName = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=40)]
 SecretKey = Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)]
-ConfigKeyName = Annotated[str, Field(pattern=r"^[a-z][A-Za-z0-9]*$", max_length=64)]
 
 
 class SecretSpec(_Model):
@@ -49,6 +49,8 @@ class AppConfig(_Model):
     """The secrets the app reads."""
     expose: Literal["NodePort", "LoadBalancer"] | None = None
     """Service type the app may use beyond `ClusterIP` (`NodePort` or `LoadBalancer`); admission refuses any other app's."""
+    database: DatabaseConfig | None = None
+    """A PostgreSQL database the app reaches with short-lived users Vault issues (docs/databases.md)."""
 
     @property
     def service_account_name(self) -> str:
@@ -82,7 +84,7 @@ class EnvironmentConfig(_Model):
     sync_policy: Literal["automated", "manual"]
     """Argo CD sync: `automated` (prune, self-heal) or `manual`."""
     refresh_interval: Duration = "1h"
-    """How often ESO re-reads each secret (`15m`, `1h`)."""
+    """How often ESO re-reads each secret (`15m`, `1h`): 1m to 24h, and the stack's reads stay under 36,000 an hour per backend."""
     apps: Annotated[list[AppConfig], Field(min_length=1)]
     """The environment's applications."""
     revision: Annotated[str, Field(pattern=r"^[A-Za-z0-9._/-]+$", max_length=255)] | None = None
@@ -135,6 +137,8 @@ def _app_issues(app_path: str, app: AppConfig) -> list[ConfigIssue]:
                                       "give every secret of an app its own key"))
         seen_keys.setdefault(secret.key, j)
         issues.extend(_source_issues(spath, secret))
+    if app.database is not None:
+        issues.extend(database_issues(f"{app_path}.database", app.database))
     return issues
 
 

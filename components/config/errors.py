@@ -6,13 +6,16 @@ hint; messages never echo a value, since a misplaced secret could be one.
 
 from __future__ import annotations
 
+import typing
+import zoneinfo
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+from pydantic import BaseModel
 
-from components.config.types import KNOWN_ENVIRONMENTS, PROJECT
+from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, did_you_mean
 
 # Keys whose presence inside a config object means someone pasted a secret value.
 _SECRET_VALUE_KEYS = {"value", "password", "secret", "token", "data", "plaintext"}
@@ -23,7 +26,7 @@ _FIX_HINTS = {
     "source": "use `random`, `config` or `external`",
     "syncPolicy": "use `automated` or `manual`",
     "charset": "use `alphanumeric` or `symbols`",
-    "refreshInterval": "use a whole number of s, m or h, such as `1h`",
+    "refreshInterval": "use a whole number of s, m or h from 1m to 24h, such as `1h`",
     "name": "use lowercase letters, digits and '-', starting and ending with a letter or digit",
     "serviceAccount": "use lowercase letters, digits and '-' (a Kubernetes name)",
     "key": "use lowercase letters, digits and '-' (it becomes a Vault path segment and a Secret key)",
@@ -37,6 +40,7 @@ _FIX_HINTS = {
     "replicas": "use an odd number of at least 3",
     "protectStateful": "use true (prod: KMS keys, buckets and the vault namespace survive a stray destroy) or false",
     "repoUrl": "use an https:// or ssh Git URL",
+    "gitops.path": "use a folder inside the repository, such as `gitops`",
     "cluster.name": "use the EKS cluster's name as `aws eks list-clusters` shows it",
     "charts": "pin an exact chart version such as `1.2.3`",
     "environments": "write a mapping of environment name (development, staging, production) to its settings",
@@ -106,10 +110,23 @@ _FIX_HINTS = {
     "syncWindows": "map an environment of this stack to a list of windows with kind, schedule and duration",
     "kind": "use `allow` or `deny`",
     "schedule": "use five numeric cron fields, such as `0 8 * * 1-5`",
-    "duration": "use a whole number of m or h, such as `2h`",
+    "duration": "use a whole number of m or h up to 8760h, such as `2h`",
     "timeZone": "use an IANA time zone such as `UTC` or `Europe/Paris`",
     "repoUsername": "use the user name that goes with the repository token, such as `git`",
-    "secretRefreshInterval": "use a whole number of s, m or h, such as `1h`",
+    "secretRefreshInterval": "use a whole number of s, m or h from 1m to 24h, such as `1h`",
+    "database.engine": "use `postgresql`",
+    "database.host": "use the database server's lowercase DNS name, such as `payments-db.example.internal`",
+    "sslMode": "use `verify-full` or `require` (Vault's connection always uses TLS)",
+    "database.cidrs": "list the database server's networks, such as `10.20.0.0/24` (host bits zero)",
+    "database.port": "use a port from 1 to 65535, such as 5432",
+    "database.name": "use a lowercase PostgreSQL name: letters, digits and '_', such as `payments`",
+    "admin.username": "use a lowercase PostgreSQL role name: letters, digits and '_', such as `vault_admin`",
+    "admin.source": "use `config` (with a configKey) or `external`; never the password itself",
+    "grant.access": "use `readonly` or `readwrite`",
+    "grant.schemas": "list lowercase PostgreSQL schema names: letters, digits and '_'",
+    "defaultTtl": "use a whole number of s, m or h between 5m and 168h, such as `1h`",
+    "maxTtl": "use a whole number of s, m or h between 5m and 168h, such as `24h`",
+    "delivery": "use `eso` (a Secret ESO refreshes) or `agent` (the Vault Agent injector)",
 }
 
 
@@ -125,14 +142,21 @@ def _hint(loc: tuple[Any, ...], default: str) -> str:
 
 @dataclass(frozen=True)
 class ConfigIssue:
-    """One problem in the stack file, located by its config key path."""
+    """One problem in the stack file, located by its config key path.
+
+    ``namespace`` is the config namespace the path belongs to (another one for `pulumi:` keys or
+    a misspelt namespace); empty for a place outside `config:` (then ``path`` names the file and line).
+    """
 
     path: str
     problem: str
     fix: str
+    namespace: str = PROJECT
 
     def render(self) -> str:
-        return f"{PROJECT}:{self.path}: {self.problem}. Fix: {self.fix}."
+        where = f"{self.namespace}:{self.path}" if self.namespace else self.path
+        return f"{where}: {self.problem}. Fix: {self.fix}."
+
 
 
 class ConfigError(pulumi.RunError):
@@ -155,7 +179,46 @@ def _path(loc: Iterable[Any]) -> str:
     return out
 
 
-def _issue_from_pydantic(error: Mapping[str, Any], prefix: tuple[Any, ...]) -> ConfigIssue:
+def _strip(annotation: Any) -> Any:
+    """The model, list, dict or Literal under Annotated and Optional wrappers."""
+    while True:
+        origin = typing.get_origin(annotation)
+        if origin is typing.Annotated:
+            annotation = typing.get_args(annotation)[0]
+        elif origin is not None and type(None) in typing.get_args(annotation):
+            annotation = next(a for a in typing.get_args(annotation) if a is not type(None))
+        else:
+            return annotation
+
+
+def _annotation_at(model: type[BaseModel], loc: Iterable[Any]) -> Any:
+    """The type the model declares at a pydantic error location (camelCase keys), or None."""
+    current: Any = model
+    for part in loc:
+        current = _strip(current)
+        origin = typing.get_origin(current)
+        if isinstance(current, type) and issubclass(current, BaseModel):
+            current = next((f.annotation for n, f in current.model_fields.items() if part in (n, f.alias)), None)
+        elif origin is list and isinstance(part, int):
+            current = typing.get_args(current)[0]
+        elif origin is dict and isinstance(part, str):
+            current = typing.get_args(current)[1]
+        else:
+            return None
+    return _strip(current)
+
+
+def _known_keys(model: type[BaseModel], loc: tuple[Any, ...]) -> list[str]:
+    parent = _annotation_at(model, loc[:-1])
+    if isinstance(parent, type) and issubclass(parent, BaseModel):
+        return [f.alias or n for n, f in parent.model_fields.items()]
+    return []
+
+
+_YAML_TYPE = {bool: "a boolean", int: "a number", float: "a number"}
+
+
+def _issue_from_pydantic(error: Mapping[str, Any], prefix: tuple[Any, ...], model: type[BaseModel] | None = None) -> ConfigIssue:
     loc = tuple(prefix) + tuple(p for p in error["loc"] if p != "[key]")
     last = next((p for p in reversed(loc) if isinstance(p, str)), "")
     kind = error["type"]
@@ -167,15 +230,32 @@ def _issue_from_pydantic(error: Mapping[str, Any], prefix: tuple[Any, ...]) -> C
                 "remove it; give the secret `source: config` with a `configKey` and run "
                 "`pulumi config set --secret <configKey> <value>`",
             )
-        return ConfigIssue(_path(loc), "is not a known setting", "remove it or correct its spelling (see docs/configuration.md)")
+        suggestion = did_you_mean(str(last), _known_keys(model, loc)) if model is not None else ""
+        return ConfigIssue(_path(loc), "is not a known setting",
+                           f"{suggestion}remove it or correct its spelling (see docs/configuration.md)")
+    given = _YAML_TYPE.get(type(error.get("input")))
+    if kind == "string_type" and given:
+        return ConfigIssue(_path(loc), f"must be text, but the stack file gives {given} (an unquoted YAML scalar)",
+                           f"quote the value, such as `{last}: \"...\"`")
+    if kind in ("int_type", "bool_type") and isinstance(error.get("input"), str):
+        what = "an integer" if kind == "int_type" else "true or false"
+        example = f"such as `{last}: {'3' if kind == 'int_type' else 'true'}`"
+        return ConfigIssue(_path(loc), f"must be {what}, but the stack file gives quoted text",
+                           f"{_hint(loc, example)}, written without quotes")
     if kind == "missing":
         return ConfigIssue(_path(loc), "is required", "add it (see docs/configuration.md)")
     if "[key]" in error["loc"]:
         return ConfigIssue(
             _path(loc),
             "is not an environment this platform knows",
-            "use one of " + ", ".join(KNOWN_ENVIRONMENTS),
+            did_you_mean(str(last), KNOWN_ENVIRONMENTS) + "use one of " + ", ".join(KNOWN_ENVIRONMENTS),
         )
     problem = str(error["msg"]).replace("Input should be", "must be").replace("String should", "must")
     problem = problem.replace("Dictionary should", "must").replace("List should", "must")
-    return ConfigIssue(_path(loc), problem, _hint(loc, "see docs/configuration.md"))
+    suggestion = ""
+    if kind == "time_zone":
+        suggestion = did_you_mean(str(error.get("input")), zoneinfo.available_timezones())
+    literal = _annotation_at(model, error["loc"]) if model is not None and kind == "literal_error" else None
+    if typing.get_origin(literal) is typing.Literal and isinstance(error.get("input"), str):
+        suggestion = did_you_mean(error["input"], [str(a) for a in typing.get_args(literal)])
+    return ConfigIssue(_path(loc), problem, suggestion + _hint(loc, "see docs/configuration.md"))

@@ -21,7 +21,18 @@ from components.config.environments import EnvironmentConfig, _domain_issues, _e
 from components.config.errors import _FIX_HINTS, ConfigError, ConfigIssue, _issue_from_pydantic
 from components.config.external_secrets import ExternalSecretsConfig
 from components.config.gitops import GitOpsConfig
-from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, _Model, iam_role_identity
+from components.config.isolation import (
+    alarm_recipient_issues,
+    arn_issues,
+    config_key_issues,
+    default_service_account_issues,
+    deployer_admin_issues,
+    derived_name_issues,
+    production_alone_issues,
+    sibling_issues,
+)
+from components.config.limits import chart_override_issues, refresh_load_issues
+from components.config.types import KNOWN_ENVIRONMENTS, PROJECT, _Model, did_you_mean, iam_role_identity
 from components.config.vault import VaultConfig, _vault_issues
 from components.versions import CHART_PINS
 
@@ -62,13 +73,19 @@ class StackConfig(_Model):
         return self.charts.get(chart, CHART_PINS[chart].version)
 
     def config_secret_keys(self) -> list[str]:
-        """Top-level secret config keys that secrets with source ``config`` read."""
+        """Top-level secret config keys that secrets with source ``config`` and databases' admins read."""
         keys = {
             s.config_key
             for env in self.environments.values()
             for app in env.apps
             for s in app.secrets
             if s.source == "config" and s.config_key
+        }
+        keys |= {
+            app.database.admin.config_key
+            for env in self.environments.values()
+            for app in env.apps
+            if app.database is not None and app.database.admin.config_key
         }
         return sorted(keys)
 
@@ -96,24 +113,53 @@ def _semantic_issues(cfg: StackConfig) -> list[ConfigIssue]:
     """Rules that span fields: the ones a type cannot say."""
     issues: list[ConfigIssue] = []
     for env_name, env in cfg.environments.items():
-        if env_name not in KNOWN_ENVIRONMENTS:
-            issues.append(
-                ConfigIssue(f"environments.{env_name}", "is not an environment this platform knows",
-                            "use one of " + ", ".join(KNOWN_ENVIRONMENTS))
-            )
         issues.extend(_environment_issues(f"environments.{env_name}", env))
     issues.extend(_domain_issues(dict(cfg.environments)))
     issues.extend(_git_trust_issues(dict(cfg.environments), cfg.gitops.revision, list(cfg.gitops.gpg_public_keys)))
     issues.extend(_vault_issues(cfg.vault))
+    issues.extend(_database_login_issues(cfg))
     issues.extend(_cluster_issues(cfg))
     issues.extend(_deployer_issues(cfg))
     issues.extend(_preview_issues(cfg))
     issues.extend(_break_glass_issues(cfg))
     issues.extend(_argocd_issues(cfg.argocd, list(cfg.environments)))
-    for chart in cfg.charts:
-        if chart not in CHART_PINS:
-            issues.append(ConfigIssue(f"charts.{chart}", "is not a chart this platform installs",
-                                      "use one of " + ", ".join(sorted(CHART_PINS))))
+    for rule in _ISOLATION_AND_LIMITS:
+        issues.extend(rule(cfg))
+    issues.extend(chart_override_issues(cfg.charts))
+    return issues
+
+
+# Rules of components/config/isolation.py and limits.py that read the whole validated config.
+_ISOLATION_AND_LIMITS: tuple[Callable[[StackConfig], list[ConfigIssue]], ...] = (
+    production_alone_issues,
+    config_key_issues,
+    derived_name_issues,
+    default_service_account_issues,
+    deployer_admin_issues,
+    arn_issues,
+    alarm_recipient_issues,
+    refresh_load_issues,
+)
+
+
+def _database_login_issues(cfg: StackConfig) -> list[ConfigIssue]:
+    """Each database connection has its own admin login: Vault rotates the admin's password
+    (``rotate-root``), which would lock out every other connection sharing that login."""
+    issues: list[ConfigIssue] = []
+    seen: dict[tuple[str, int, str], str] = {}
+    for env_name, env in cfg.environments.items():
+        for i, app in enumerate(env.apps):
+            if app.database is None:
+                continue
+            path = f"environments.{env_name}.apps[{i}].database.admin.username"
+            login = (app.database.host, app.database.port, app.database.admin.username)
+            if login in seen:
+                issues.append(ConfigIssue(
+                    path,
+                    f"is also the admin of {seen[login]} on the same server, and Vault rotates each connection's admin password",
+                    "give every database connection its own admin role, such as `vault_<app>_<environment>`",
+                ))
+            seen.setdefault(login, path.removesuffix(".admin.username"))
     return issues
 
 
@@ -223,13 +269,69 @@ def _break_glass_issues(cfg: StackConfig) -> list[ConfigIssue]:
     return issues
 
 
-def parse_stack_config(raw: Mapping[str, str], stack: str, secret_keys: Iterable[str] = ()) -> StackConfig:
+def referenced_config_keys(environments: Any) -> set[str]:
+    """The `configKey`s the environments name (app secrets and database admins), read leniently (before or without validation)."""
+    if not isinstance(environments, Mapping):
+        return set()
+    keys: set[str] = set()
+    for env in environments.values():
+        apps = env.get("apps") if isinstance(env, Mapping) else None
+        for app in apps if isinstance(apps, list) else ():
+            if not isinstance(app, Mapping):
+                continue
+            secrets = app.get("secrets")
+            database = app.get("database")
+            admin = database.get("admin") if isinstance(database, Mapping) else None
+            holders = [*(secrets if isinstance(secrets, list) else ()), admin]
+            keys.update(h["configKey"] for h in holders if isinstance(h, Mapping) and isinstance(h.get("configKey"), str))
+    return keys
+
+
+def _unknown_name_issues(data: Mapping[str, Any]) -> list[ConfigIssue]:
+    """Environment and chart names the platform does not know, read leniently so that they are
+    reported even when other settings are invalid."""
+    issues: list[ConfigIssue] = []
+    for key, known, problem in (("environments", KNOWN_ENVIRONMENTS, "is not an environment this platform knows"),
+                                ("charts", tuple(sorted(CHART_PINS)), "is not a chart this platform installs")):
+        names = data.get(key)
+        for name in names if isinstance(names, Mapping) else ():
+            if name not in known:
+                issues.append(ConfigIssue(f"{key}.{name}", problem, did_you_mean(str(name), known) + "use one of " + ", ".join(known)))
+    return issues
+
+
+def _unknown_top_level_issues(raw: Mapping[str, str], referenced: set[str]) -> list[ConfigIssue]:
+    known = [*_OBJECT_KEYS, *_SCALAR_KEYS, *referenced]
+    return [
+        ConfigIssue(key, "is not a known setting and no secret of source config uses it",
+                    did_you_mean(key, known) + "remove it, or reference it from a secret's `configKey`")
+        for key in sorted(set(raw) - set(_OBJECT_KEYS) - set(_SCALAR_KEYS) - referenced)
+    ]
+
+
+def _without_repeats(prior: list[ConfigIssue], found: list[ConfigIssue]) -> list[ConfigIssue]:
+    """Issues found while reading the file first; none the model finds again at the same key path."""
+    seen = {(issue.namespace, issue.path) for issue in prior}
+    return [*prior, *(issue for issue in found if (issue.namespace, issue.path) not in seen)]
+
+
+def parse_stack_config(
+    raw: Mapping[str, str],
+    stack: str,
+    secret_keys: Iterable[str] = (),
+    prior: Iterable[ConfigIssue] = (),
+    siblings: Mapping[str, Mapping[str, Any]] | None = None,
+) -> StackConfig:
     """Validate raw config (top-level key -> string as Pulumi passes it) into a StackConfig.
 
     ``secret_keys`` are the top-level keys Pulumi holds as secrets; every key a
-    secret of source ``config`` names must be one of them.
+    secret of source ``config`` names must be one of them. ``prior`` are problems found
+    while reading the stack file (reported first, with these); ``siblings`` the other stack
+    files' `platform:` objects by stack name, which must not share this stack's account,
+    cluster, Vault or environments.
     """
     issues: list[ConfigIssue] = []
+    prior_issues = list(prior)
     data: dict[str, Any] = {}
     secret_set = set(secret_keys)
     for key, text in sorted(raw.items()):
@@ -250,14 +352,15 @@ def parse_stack_config(raw: Mapping[str, str], stack: str, secret_keys: Iterable
     try:
         cfg = StackConfig.model_validate(data)
     except ValidationError as exc:
-        issues.extend(_issue_from_pydantic(err, ()) for err in exc.errors())
-        raise ConfigError(stack, issues) from None
+        issues.extend(_issue_from_pydantic(err, (), StackConfig) for err in exc.errors())
+        issues.extend(_unknown_top_level_issues(raw, referenced_config_keys(data.get("environments"))))
+        issues.extend(_unknown_name_issues(data))
+        raise ConfigError(stack, _without_repeats(prior_issues, issues)) from None
+    issues.extend(_unknown_name_issues(data))
     issues.extend(_semantic_issues(cfg))
+    issues.extend(sibling_issues(cfg, siblings or {}))
     referenced = set(cfg.config_secret_keys())
-    for key in sorted(set(raw) - set(_OBJECT_KEYS) - set(_SCALAR_KEYS)):
-        if key not in referenced:
-            issues.append(ConfigIssue(key, "is not a known setting and no secret of source config uses it",
-                                      "remove it, or reference it from a secret's `configKey`"))
+    issues.extend(_unknown_top_level_issues(raw, referenced))
     for key in sorted(referenced):
         if key not in raw:
             issues.append(ConfigIssue(key, "is not set",
@@ -266,6 +369,7 @@ def parse_stack_config(raw: Mapping[str, str], stack: str, secret_keys: Iterable
             issues.append(ConfigIssue(key, "is stored in plain text in the stack file",
                                       f"run `pulumi config rm {key}` then `pulumi config set --secret {key} <value>`, "
                                       "and rotate the value, which Git has seen"))
+    issues = _without_repeats(prior_issues, issues)
     if issues:
         raise ConfigError(stack, issues)
     return cfg

@@ -8,7 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from components.config.errors import ConfigIssue
-from components.config.types import Cidr, CronFields, DnsLabel, _limit_covers_request, _Model
+from components.config.types import Cidr, CronFields, DnsLabel, NarrowCidr, _limit_covers_request, _Model
 
 
 class VaultLoginConfig(_Model):
@@ -41,17 +41,17 @@ class VaultConfig(_Model):
     api_endpoint: Annotated[
         str, Field(pattern=r"^https://[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*(:[0-9]{1,5})?$", max_length=200)
     ] = "https://vault.vault.svc:8200"
-    """HTTPS URL (no path) through which the deployer reaches Vault; its host is a certificate SAN (docs/bootstrap.md)."""
+    """HTTPS URL (no path, port 1 to 65535) through which the deployer reaches Vault; its host is a certificate SAN (docs/bootstrap.md)."""
     deployer_role_arns: list[
         Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
     ] = []
-    """IAM roles of the stack's account that `pulumi up` runs as, bound to Vault's `deployer` AWS auth role (empty: `aws.adminRoleArns`)."""
+    """IAM roles of `aws.adminRoleArns` that `pulumi up` runs as, bound to Vault's `deployer` AWS auth role (empty: `aws.adminRoleArns`)."""
     preview_role_arns: list[
         Annotated[str, Field(pattern=r"^arn:aws[a-z-]*:iam::[0-9]{12}:role/[\w+=,.@/-]+$")]
     ] = []
     """IAM roles of the stack's account that run `pulumi preview`, bound to the read-nothing `login.previewRole` (empty: no preview login)."""
-    deployer_cidrs: list[Cidr] = []
-    """Source CIDRs of the deployer's connections as Vault's pods see them (VPN pool, CI runners, load balancer subnets): allowed on 8200."""
+    deployer_cidrs: list[NarrowCidr] = []
+    """Deployer source CIDRs as Vault's pods see them (VPN pool, CI runners, LB subnets): allowed on 8200; none broader than /8 (IPv6 /32)."""
     aws_endpoint_cidrs: Annotated[list[Cidr], Field(min_length=1)] = ["0.0.0.0/0"]
     """Where Vault and its jobs reach AWS APIs (KMS, STS, IAM, S3, Secrets Manager) on 443; narrow it to the VPC endpoints' subnets."""
     storage_class: Annotated[str, Field(pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$", max_length=63)] = "vault-gp3"
@@ -90,6 +90,14 @@ class VaultConfig(_Model):
     """Cron schedule (UTC, five fields) of the Raft snapshot CronJob."""
     snapshot_retention_days: Annotated[int, Field(ge=1, le=3650)] = 30
     """Days a snapshot stays in the bucket before it expires (deleted versions stay 7 more days)."""
+
+    @field_validator("api_endpoint")
+    @classmethod
+    def _port_in_range(cls, value: str) -> str:
+        host_port = value.removeprefix("https://")
+        if ":" in host_port and not 1 <= int(host_port.rsplit(":", 1)[1]) <= 65535:
+            raise PydanticCustomError("port", "has a port out of 1-65535")
+        return value
 
     @field_validator("tls_validity_hours")
     @classmethod

@@ -20,7 +20,7 @@ import pulumi_kubernetes as k8s
 
 from components.charts import chart_spec, install_chart
 from components.config import StackConfig
-from components.external_secrets import names, values
+from components.external_secrets import database_secrets, names, values
 from components.external_secrets import stores as store_builders
 from components.external_secrets.network import NetworkInputs, network_policies
 from components.irsa import IrsaRole
@@ -42,6 +42,7 @@ class ExternalSecrets(pulumi.ComponentResource):
     stores: dict[str, dict[str, str]]
     store_resources: dict[str, k8s.apiextensions.CustomResource]
     service_accounts: dict[str, k8s.core.v1.ServiceAccount]
+    database_generators: list[str]  # `<env>/<app>-database`: the VaultDynamicSecret generators of database users
 
     def __init__(
         self,
@@ -132,9 +133,49 @@ class ExternalSecrets(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=needs),
             )
         self.stores = store_builders.stores_by_scope(specs)
+        self.database_generators = self._database_generators(
+            settings, k8s_provider, environment_namespaces, vault, [self.release, *vault_dependencies]
+        ) if "vault" in store_backends(settings) else []
         self.register_outputs({
             "stores": self.stores,
             "release": self.release.name,
             "reloaderRelease": self.reloader_release.name,
             "sealedSecretsRelease": self.sealed_secrets_release.name if self.sealed_secrets_release else None,
+            "databaseGenerators": self.database_generators,
         })
+
+    def _database_generators(
+        self,
+        settings: StackConfig,
+        k8s_provider: k8s.Provider,
+        environment_namespaces: Mapping[str, k8s.core.v1.Namespace],
+        vault: store_builders.VaultEndpoint,
+        needs: Sequence[pulumi.Resource],
+    ) -> list[str]:
+        """The platform-owned VaultDynamicSecret generators of the apps' database users (database_secrets.py),
+        with the Role that lets the controller mint their service accounts' tokens. Phase 2: their Vault roles exist."""
+        created: list[str] = []
+        for env, apps in database_secrets.eso_database_apps(settings).items():
+            in_env = pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[environment_namespaces[env]])
+            role = database_secrets.token_role_manifest(env, [app.service_account_name for app in apps])
+            token_role = k8s.rbac.v1.Role(f"{env}-{database_secrets.TOKEN_ROLE}", metadata=role["metadata"], rules=role["rules"],
+                                          opts=in_env)
+            binding = database_secrets.token_role_binding_manifest(env)
+            token_binding = k8s.rbac.v1.RoleBinding(
+                f"{env}-{database_secrets.TOKEN_ROLE}", metadata=binding["metadata"], role_ref=binding["roleRef"],
+                subjects=binding["subjects"],
+                opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider, depends_on=[environment_namespaces[env], token_role]),
+            )
+            for app in apps:
+                manifest = database_secrets.vault_dynamic_secret(env, app, vault)
+                k8s.apiextensions.CustomResource(
+                    f"generator-{env}-{app.name}-database",
+                    api_version=manifest["apiVersion"],
+                    kind=manifest["kind"],
+                    metadata=manifest["metadata"],
+                    spec=manifest["spec"],
+                    opts=pulumi.ResourceOptions(parent=self, provider=k8s_provider,
+                                                depends_on=[*needs, environment_namespaces[env], token_binding]),
+                )
+                created.append(f"{env}/{manifest['metadata']['name']}")
+        return created

@@ -27,10 +27,12 @@ from components.config import StackConfig
 from components.irsa import IrsaRole
 from components.kms import KmsKey, key_policy
 from components.namespaces import MANAGED_BY
+from components.naming import alarm_topic_name
 from components.network_policy import create_network_policy
 from components.vault import iam, jobs, names, server
 from components.vault import tls as tls_names
-from components.vault.network import NetworkInputs, network_policies
+from components.vault.network import NetworkInputs, network_policies, vault_apps
+from components.vault_databases import database_roles
 
 EBS_CSI_PROVISIONER = "ebs.csi.aws.com"
 RECOVERY_SECRET_WINDOW_DAYS = 30  # the recovery material always gets the longest recovery window
@@ -62,6 +64,8 @@ class VaultCluster(pulumi.ComponentResource):
     snapshot_bucket_name: str
     server_role_arn: pulumi.Output[str]
     server_iam_policy: aws.iam.RolePolicy  # what Vault may do in AWS: unseal, resolve the AWS auth roles' principals
+    bootstrap_role_arn: pulumi.Output[str]
+    alarm_topic_arn: pulumi.Output[str]
     release: k8s.helm.v3.Release
 
     def __init__(
@@ -173,8 +177,13 @@ class VaultCluster(pulumi.ComponentResource):
         # --- Role permissions, now that keys, secret and bucket exist ------------------------------
         server_policy = server_role.attach_policy(unseal_key.arn.apply(lambda arn: iam.server_role_policy(arn, deployers, previews)))
         self.server_iam_policy = server_policy
+        # The alarm topic is AwsSecrets' (created after this component): its ARN follows from its name.
+        self.alarm_topic_arn: pulumi.Output[str] = aws_context.apply(lambda c: c.topic_arn(alarm_topic_name(cluster)))
+        self.bootstrap_role_arn = bootstrap_role.arn  # AwsSecrets' alarm key lets it encrypt an incident for the topic
         bootstrap_policy = bootstrap_role.attach_policy(
-            pulumi.Output.all(aws_context, recovery_secret.arn, recovery_key.arn).apply(lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2]))
+            pulumi.Output.all(aws_context, recovery_secret.arn, recovery_key.arn, self.alarm_topic_arn).apply(
+                lambda a: iam.bootstrap_role_policy(a[0], a[1], a[2], a[3])
+            )
         )
         snapshot_policy = snapshot_role.attach_policy(
             pulumi.Output.all(aws_context, snapshot_key.arn).apply(lambda a: iam.snapshot_role_policy(a[0], self.snapshot_bucket_name, a[1]))
@@ -269,10 +278,12 @@ class VaultCluster(pulumi.ComponentResource):
         policies = [
             create_network_policy(f"vault-netpol-{m['metadata']['name']}", m, provider=k8s_provider, parent=self, depends_on=[namespace])
             for m in network_policies(NetworkInputs(
-                environments=list(settings.environments),
+                vault_apps=vault_apps(settings),
+                phase=settings.vault_phase,
                 api_server_cidrs=settings.cluster.api_server_cidrs,
                 deployer_cidrs=vault_cfg.deployer_cidrs,
                 aws_endpoint_cidrs=vault_cfg.aws_endpoint_cidrs,
+                databases=sorted({(tuple(db.database.cidrs), db.database.port) for db in database_roles(settings)}),
             ))
         ]
 
@@ -307,7 +318,7 @@ class VaultCluster(pulumi.ComponentResource):
         # --- Bootstrap Job: initialise once, recovery material to Secrets Manager, AWS auth, revoke ----
         bootstrap_data = jobs.scripts_data(
             jobs.BOOTSTRAP_SCRIPTS,
-            {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount)},
+            {jobs.DEPLOYER_POLICY_FILE: jobs.deployer_policy_hcl(names.KUBERNETES_AUTH_PATH, vault_cfg.login.mount, vault_cfg.login.preview_role)},
         )
         bootstrap_scripts = k8s.core.v1.ConfigMap(
             "vault-bootstrap-scripts", **jobs.config_map_manifest(jobs.SCRIPTS_CONFIG_MAP, bootstrap_data, names.BOOTSTRAP), opts=k8s_opts,
@@ -323,6 +334,8 @@ class VaultCluster(pulumi.ComponentResource):
             sts_endpoint=self.sts_endpoint,
             aws_auth_path=vault_cfg.login.mount,
             deployer_role=vault_cfg.login.role,
+            cluster_name=cluster,
+            alarm_topic_arn=self.alarm_topic_arn,
         )
         self.bootstrap_job = k8s.batch.v1.Job(
             "vault-bootstrap",

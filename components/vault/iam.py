@@ -67,7 +67,8 @@ def server_role_policy(unseal_key_arn: str, deployer_role_arns: Sequence[str], p
     }
 
 
-def bootstrap_role_policy(ctx: AwsContext, recovery_secret_arn: str, recovery_key_arn: str) -> dict[str, Any]:
+def bootstrap_role_policy(ctx: AwsContext, recovery_secret_arn: str, recovery_key_arn: str, alarm_topic_arn: str) -> dict[str, Any]:
+    """Write (never read) the recovery secret; publish an incident to the alarm topic (its key's policy lets it encrypt)."""
     return {
         "Version": VERSION,
         "Statement": [
@@ -84,6 +85,7 @@ def bootstrap_role_policy(ctx: AwsContext, recovery_secret_arn: str, recovery_ke
                     }
                 },
             },
+            {"Sid": "PublishABootstrapIncident", "Effect": "Allow", "Action": "sns:Publish", "Resource": alarm_topic_arn},
         ],
     }
 

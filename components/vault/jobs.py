@@ -5,18 +5,22 @@
 
 1. ``init`` (vault image) waits for ``vault-0`` to answer and, only if Vault is not
    initialised, runs ``vault operator init`` with recovery shares (auto-unseal makes
-   them recovery keys) and splits the output into the recovery material and the root
-   token;
+   them recovery keys), keeps its output until it is split into the recovery material
+   and the root token, and refuses output without recovery keys (a Shamir seal);
 2. ``store`` (aws-cli image) puts the recovery material into the one Secrets Manager
-   secret this component creates without a value, retrying for ten minutes;
+   secret this component creates without a value, retrying for ten minutes; on a Vault
+   initialised before, it checks the secret holds material, and otherwise reports an
+   incident to the alarm topic and fails;
 3. ``configure`` (vault image) uses the root token to enable the AWS auth method, write
-   the deployer's policy and role, and revokes the token.
+   the deployer's policy and role, and revokes the token, deleting it only once Vault
+   answers that it is invalid.
 
 ``restartPolicy: OnFailure`` restarts a failed container inside the same pod, so the
-memory volume (and what ``init`` wrote to it) survives a retry. The job's service
-account mounts no Kubernetes token and has no RBAC: it talks only to Vault and AWS.
-When Vault is already initialised every step is a no-op, so the Job may be re-created
-(a new image digest or script) at any time.
+memory volume (and what ``init`` wrote to it) survives a retry, and every step is safe
+to rerun from any point. The job's service account mounts no Kubernetes token and has
+no RBAC: it talks only to Vault and AWS. On a Vault initialised before with its material
+stored every step is a no-op, so the Job may be re-created (a new image digest or
+script) at any time.
 
 **Snapshots**: a CronJob (``concurrencyPolicy: Forbid``) whose ``save`` init container
 logs in with Kubernetes auth as ``vault-snapshot`` (a projected token whose audience is
@@ -38,6 +42,8 @@ from typing import Any
 from components.namespaces import MANAGED_BY
 from components.vault import images, names
 from components.vault.server import container_security_context, pod_security_context
+from components.vault_databases import DEPLOYER_DATABASE_RULES
+from components.vault_policies import APP_POLICY_PREFIX, AUDIT_DEVICE_PATHS, ESO_POLICY_PREFIX, PREVIEW_POLICY, SNAPSHOT_POLICY
 
 SCRIPTS_CONFIG_MAP = f"{names.BOOTSTRAP}-scripts"
 SNAPSHOT_SCRIPTS_CONFIG_MAP = f"{names.SNAPSHOT}-scripts"
@@ -56,28 +62,53 @@ def script(name: str) -> str:
     return resources.files("components.vault").joinpath("scripts", name).read_text()
 
 
-def deployer_policy_hcl(kubernetes_auth_path: str, aws_auth_path: str) -> str:
-    """The deployer's Vault policy: exactly what phase 2 (VaultConfig) manages.
+CRUD = ("create", "read", "update", "delete")
 
-    ``sys/auth/*`` and ``sys/audit*`` are root-protected endpoints, hence ``sudo`` there
-    and nowhere else. The deployer administers Vault's configuration (it writes every
-    policy), which is why only the deployer's IAM roles can log in as it.
+
+def deployer_policy_rules(kubernetes_auth_path: str, aws_auth_path: str, preview_role: str) -> list[tuple[str, tuple[str, ...]]]:
+    """The deployer's Vault policy as (path, capabilities): exactly what phase 2 (VaultConfig) manages.
+
+    Exact paths, so the deployer cannot write its own policy (``sys/policies/acl/deployer``), its
+    own login role (``auth/<aws>/role/<deployer role>``), the AWS auth method's configuration,
+    other auth methods, mounts or audit devices. Three globs, because phase 2 adds one per app or
+    environment without the bootstrap running again: the ``app-*`` and ``eso-*`` policies and the
+    Kubernetes auth roles; under ``kv/``, the values phase 2 writes (``data/``, ``metadata/``).
+    ``sudo`` only where Vault requires it (the root-protected ``sys/auth/<path>`` and ``sys/audit*``).
+
+    What stays: the deployer writes the policies and the Kubernetes roles that hand them out, so
+    it can give a service account of the cluster any grant (Vault's parameter constraints do not
+    check list elements such as ``token_policies``). It administers Vault's configuration by
+    design, which is why only the deployer's IAM roles log in as it.
     """
-    rules: list[tuple[str, Sequence[str]]] = [
+    policies = "sys/policies/acl"
+    return [
         ("sys/auth", ("read",)),
-        ("sys/auth/*", ("create", "read", "update", "delete", "sudo")),
+        (f"sys/auth/{kubernetes_auth_path}", (*CRUD, "sudo")),
+        (f"sys/auth/{kubernetes_auth_path}/tune", ("read", "update", "sudo")),
         ("sys/mounts", ("read",)),
-        ("sys/mounts/*", ("create", "read", "update", "delete")),
+        (f"sys/mounts/{names.KV_MOUNT}", CRUD),
+        (f"sys/mounts/{names.KV_MOUNT}/tune", ("read", "update")),
         ("sys/audit", ("read", "sudo")),
-        ("sys/audit/*", ("create", "read", "update", "delete", "sudo")),
-        ("sys/policies/acl", ("list",)),
-        ("sys/policies/acl/*", ("create", "read", "update", "delete")),
-        (f"auth/{kubernetes_auth_path}/*", ("create", "read", "update", "delete", "list")),
-        (f"auth/{aws_auth_path}/*", ("create", "read", "update", "delete", "list")),
-        (f"{names.KV_MOUNT}/*", ("create", "read", "update", "patch", "delete", "list")),
+        *((f"sys/audit/{device}", (*CRUD, "sudo")) for device in AUDIT_DEVICE_PATHS),
+        (policies, ("list",)),
+        (f"{policies}/{APP_POLICY_PREFIX}*", CRUD),  # glob: the policy of every app, app-<env>-<app>
+        (f"{policies}/{ESO_POLICY_PREFIX}*", CRUD),  # glob: the policy of every store scope, eso-<scope>
+        (f"{policies}/{SNAPSHOT_POLICY}", CRUD),
+        (f"{policies}/{PREVIEW_POLICY}", CRUD),
+        (f"auth/{kubernetes_auth_path}/config", CRUD),
+        (f"auth/{kubernetes_auth_path}/role", ("list",)),
+        (f"auth/{kubernetes_auth_path}/role/*", (*CRUD, "list")),  # glob: a role per app, store and the snapshot job
+        (f"auth/{aws_auth_path}/role/{preview_role}", CRUD),
+        (f"{names.KV_MOUNT}/config", CRUD),
+        (f"{names.KV_MOUNT}/data/*", CRUD),  # glob: the values of every <scope>/<app>/<key>
+        (f"{names.KV_MOUNT}/metadata/*", ("read", "delete", "list")),
+        *DEPLOYER_DATABASE_RULES,  # the database engine's part (components/vault_databases.py): its mount, connections, roles, root rotations
     ]
+
+
+def deployer_policy_hcl(kubernetes_auth_path: str, aws_auth_path: str, preview_role: str) -> str:
     blocks = []
-    for path, caps in rules:
+    for path, caps in deployer_policy_rules(kubernetes_auth_path, aws_auth_path, preview_role):
         quoted = ", ".join(f'"{c}"' for c in caps)
         blocks.append(f'path "{path}" {{\n  capabilities = [{quoted}]\n}}\n')
     return f"# {names.DEPLOYER_POLICY}: written by the bootstrap job; what `pulumi up` manages in phase 2.\n" + "\n".join(blocks)
@@ -146,6 +177,8 @@ def bootstrap_job_manifest(
     sts_endpoint: Any,
     aws_auth_path: str,
     deployer_role: str,
+    cluster_name: str,
+    alarm_topic_arn: Any,
 ) -> dict[str, Any]:
     vault_env = {"VAULT_ADDR": names.pod_address(0), "VAULT_CACERT": f"{CA_MOUNT}/{names.CA_KEY}"}
     work = {"name": "work", "mountPath": "/work"}
@@ -156,6 +189,8 @@ def bootstrap_job_manifest(
     }, [work, scripts, ca])
     store = _container("store", images.AWS_CLI.reference, "bootstrap-store.sh", {
         "RECOVERY_SECRET_ARN": recovery_secret_arn, "AWS_REGION": region, "AWS_DEFAULT_REGION": region,
+        # A Vault initialised without its material here is an incident: the store step says so on the alarm topic.
+        "VAULT_CLUSTER": cluster_name, "ALARM_TOPIC_ARN": alarm_topic_arn,
     }, [work, scripts])
     configure = _container("configure", images.VAULT.reference, "bootstrap-configure.sh", {
         **vault_env,

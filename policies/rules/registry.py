@@ -58,6 +58,21 @@ RULES: tuple[RuleSpec, ...] = (
         },
     ),
     RuleSpec(
+        name="no-static-password-beside-dynamic-database",
+        description="An app that gets short-lived database users from Vault keeps no static database password.",
+        remediation=(
+            "Remove the app's static password secret (for example `db-password`) from the stack file and "
+            "read the user Vault issues (Secret `<app>-database`, or the injector's file) instead: docs/databases.md."
+        ),
+        enforcement=MANDATORY,
+        category="secrets",
+        stack_fn=secrets.static_password_beside_dynamic_database,
+        config_schema={
+            "passwordKeyWords": string_list("Words that make a secret key a password (lower case, matched inside the key).",
+                                            ["password", "passwd", "pwd"]),
+        },
+    ),
+    RuleSpec(
         name="no-secret-material-in-inputs",
         description=(
             "No private key, AWS access key id, Vault or GitHub token or JWT appears in any input, outside "

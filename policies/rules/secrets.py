@@ -22,6 +22,7 @@ from policies.rules.core import (
     Config,
     Path,
     ResourceView,
+    StackFinding,
     containers_of,
     dig,
     pod_specs,
@@ -289,3 +290,30 @@ def secretsmanager_customer_managed_kms(view: ResourceView, cfg: Config) -> list
             if isinstance(replica, Mapping) and _aws_managed_key(dig(replica, "kmsKeyId")):
                 messages.append(f"replicas[{i}].kmsKeyId is missing or the AWS-managed aws/secretsmanager key.")
     return messages
+
+
+# --- dynamic database users -------------------------------------------------------------------
+
+DATABASE_ROLE_TYPE = "vault:database/secretBackendRole:SecretBackendRole"
+STATIC_SECRET_TYPES = ("vault:kv/secretV2:SecretV2", "aws:secretsmanager/secret:Secret")
+
+
+def static_password_beside_dynamic_database(resources: Sequence[ResourceView], cfg: Config) -> list[StackFinding]:
+    """An app that gets database users from Vault's database engine keeps no static database password.
+
+    The apps with a database are the registered database roles (``<env>-<app>``); their static
+    values are the KV and Secrets Manager secrets named ``<env>/<app>/<key>``. A key holding one
+    of ``passwordKeyWords`` is a password that outlives every lease and the grant Vault scoped.
+    """
+    words = [str(w).lower() for w in cfg.get("passwordKeyWords") or []]
+    dynamic = {str(r.props.get("name")) for r in resources if r.type == DATABASE_ROLE_TYPE}
+    findings: list[StackFinding] = []
+    for r in resources:
+        name = r.props.get("name")
+        if r.type not in STATIC_SECRET_TYPES or not isinstance(name, str) or name.count("/") != 2:
+            continue
+        env, app, key = name.split("/")
+        if f"{env}-{app}" in dynamic and any(w in key.lower() for w in words):
+            findings.append((r.urn, f"App '{app}' of '{env}' gets database users from Vault (database/creds/{env}-{app}) "
+                                    f"and also keeps the static password '{key}'."))
+    return findings

@@ -73,7 +73,7 @@ def test_pack_metadata() -> None:
         assert (rule.resource_fn is None) != (rule.stack_fn is None)
     policies = build_policies()
     stack_policies = {p.name for p in policies if isinstance(p, pulumi_policy.StackValidationPolicy)}
-    assert stack_policies == {"vault-eso-roles-read-only"}
+    assert stack_policies == {"vault-eso-roles-read-only", "no-static-password-beside-dynamic-database"}
     for policy, rule in zip(policies, RULES, strict=True):
         assert policy.enforcement_level == pulumi_policy.EnforcementLevel(rule.enforcement)
         assert policy.remediation_steps == rule.remediation

@@ -76,8 +76,12 @@ class OpenBao:
     def dev(self, root_token: str = "root") -> OpenBao:
         """In-memory, initialised and unsealed: for applying and checking configuration."""
         self.root_token = root_token
-        return self._start(["server", "-dev", f"-dev-root-token-id={root_token}", f"-dev-listen-address=127.0.0.1:{self.port}"],
-                           expect_initialized=True)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        config = self.workdir / "dev.hcl"
+        # Vault enables audit devices through the API (VaultConfig's Audit resources); OpenBao only when allowed.
+        config.write_text("unsafe_allow_api_audit_creation = true\n")
+        return self._start(["server", "-dev", f"-dev-root-token-id={root_token}", f"-dev-listen-address=127.0.0.1:{self.port}",
+                            f"-config={config}"], expect_initialized=True)
 
     def raft(self, seal_key_hex: str | None = None) -> OpenBao:
         """Raft storage, uninitialised: for the bootstrap. `seal_key_hex` (32 bytes) auto-unseals like KMS does."""
@@ -91,7 +95,7 @@ class OpenBao:
         cluster_port = free_port()
         config = self.workdir / "server.hcl"
         config.write_text(
-            f'storage "raft" {{\n  path = "{data}"\n  node_id = "node-0"\n}}\n'
+            f'storage "raft" {{\n  path = "{data}"\n  node_id = "node-0"\n  performance_multiplier = 1\n}}\n'
             f'listener "tcp" {{\n  address = "127.0.0.1:{self.port}"\n  cluster_address = "127.0.0.1:{cluster_port}"\n'
             '  tls_disable = true\n}\n'
             f'{seal}api_addr = "{self.address}"\ncluster_addr = "http://127.0.0.1:{cluster_port}"\n'
@@ -139,12 +143,8 @@ class OpenBao:
         return json.loads(text) if text.strip() else {}
 
     def stop(self) -> None:
-        """Stop the server and its process group; wait until it is gone."""
+        """Kill the server and its process group (its data is the test's scratch) and wait until it is gone."""
         if self.process is None or self.process.poll() is not None:
             return
-        os.killpg(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=10)
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=10)
