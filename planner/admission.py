@@ -22,6 +22,7 @@ from typing import Any
 import celpy
 from celpy import celtypes
 
+from components.admission.policies import app_secret_names
 from components.config import StackConfig
 from planner.access_cell import AccessCell
 
@@ -132,10 +133,10 @@ def admission_access_matrix(resources: Sequence[Mapping[str, Any]], settings: St
     policies = bound_policies(resources)
     cells: list[AccessCell] = []
     for env, cfg in settings.environments.items():
-        own = {a.name: (a.service_account_name, a.target_secret_name) for a in cfg.apps}
-        accounts = sorted({sa for sa, _ in own.values()} | {"default"})
-        secrets = sorted({secret for _, secret in own.values()})
-        for app, (own_account, _) in own.items():
+        own = {a.name: a.service_account_name for a in cfg.apps}
+        accounts = sorted({*own.values(), "default"})
+        secrets = sorted({secret for a in cfg.apps for secret in app_secret_names(a)})
+        for app, own_account in own.items():
             principal = f"pods:{env}:{app}"
             for account in accounts:
                 allowed = not admission_denials(policies, probe_pod(app, account), env)

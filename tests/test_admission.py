@@ -412,6 +412,10 @@ def test_node_isolation_pins_each_environments_pods_to_its_nodes() -> None:
         assert admission_denials(policies, everything, env), "a toleration of every taint"
 
 
+def _eso_database(app: Any) -> bool:
+    return app.database is not None and app.database.delivery == "eso"
+
+
 # --- the access matrix --------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -422,9 +426,11 @@ def test_the_matrix_shows_each_apps_pods_become_their_own_app_only(recording: Ca
     for env, cfg in settings.environments.items():
         for app in cfg.apps:
             mine = [c for c in cells if c["principal"] == f"pods:{env}:{app.name}"]
+            own_secrets = {app.target_secret_name} | ({f"{app.name}-database"} if _eso_database(app) else set())
             assert {c["path"] for c in mine if c["allowed"]} == {
-                f"{env}/serviceaccount/{app.service_account_name}", f"{env}/secret/{app.target_secret_name}"}
-            assert len(mine) == len(cfg.apps) * 2 + 1  # every account (and `default`) and every Secret of the namespace
+                f"{env}/serviceaccount/{app.service_account_name}", *(f"{env}/secret/{s}" for s in own_secrets)}
+            # every account (and `default`) and every Secret of the namespace (apps' and their database users')
+            assert len(mine) == len(cfg.apps) * 2 + 1 + sum(1 for a in cfg.apps if _eso_database(a))
 
 
 def test_cel_literals_are_exact() -> None:
@@ -460,3 +466,62 @@ def test_every_object_the_program_puts_in_an_environment_namespace_is_known_to_i
 ])
 def test_objects_map_to_the_resources_admission_rules_name(kind: str, api_version: str, resource: tuple[str, str]) -> None:
     assert resource_of({"apiVersion": api_version, "kind": kind}) == resource
+
+
+# --- an app's database users (ESO delivery): only its own generator, into its own Secret, mounted by its own pods ---
+
+def _database_cases() -> list[tuple[str, str, str, str]]:
+    """(stack, env, app whose database users ESO delivers, another app of the environment), from the stack files."""
+    cases = []
+    for stack in STACKS:
+        settings = stack_settings(stack)
+        for env, cfg in settings.environments.items():
+            for app in cfg.apps:
+                if app.database is not None and app.database.delivery == "eso":
+                    cases += [(stack, env, app.name, other.name) for other in cfg.apps if other.name != app.name]
+    return cases
+
+
+DATABASE_CASES = _database_cases()
+
+
+def test_the_committed_stacks_deliver_a_database_beside_another_app() -> None:
+    assert DATABASE_CASES, "the stack files declare an ESO-delivered database in an environment with other apps"
+
+
+@pytest.mark.parametrize(("stack", "env", "app", "sibling"), DATABASE_CASES)
+def test_a_database_external_secret_reads_only_its_apps_generator_into_its_apps_secret(
+        stack: str, env: str, app: str, sibling: str) -> None:
+    from components.external_secrets.database_secrets import stack_database_external_secrets
+
+    settings = stack_settings(stack)
+    policies = _policies(settings)
+    own = stack_database_external_secrets(settings)[(env, app)]
+    assert admission_denials(policies, tracked(own, env, app), env) == []
+    # The sibling's Application applying the very same manifest (reading another app's database users).
+    assert admission_denials(policies, tracked(own, env, sibling), env), "a sibling reads the app's database users"
+    other = _app(settings, env, sibling)
+    attacks: dict[str, Callable[[dict[str, Any]], None]] = {
+        "sibling's Secret as target": lambda s: s["target"].update(name=other.target_secret_name),
+        "another generator": lambda s: s["dataFrom"][0]["sourceRef"]["generatorRef"].update(name=f"{sibling}-database"),
+        "another generator kind": lambda s: s["dataFrom"][0]["sourceRef"]["generatorRef"].update(kind="Password"),
+        "a second source": lambda s: s["dataFrom"].append({"find": {"name": {"regexp": ".*"}}}),
+        "static keys beside it": lambda s: s.update(data=[{"secretKey": "x", "remoteRef": {"key": f"{env}/{sibling}/{other.secrets[0].key}"}}]),
+        "templateFrom a sibling's Secret": lambda s: s["target"].update(template={"templateFrom": [
+            {"secret": {"name": other.target_secret_name, "items": [{"key": "k"}]}}]}),
+    }
+    for name, attack in attacks.items():
+        bad = copy.deepcopy(own)
+        attack(bad["spec"])
+        assert admission_denials(policies, tracked(bad, env, app), env), name
+
+
+@pytest.mark.parametrize(("stack", "env", "app", "sibling"), DATABASE_CASES)
+def test_only_the_apps_pods_mount_its_database_secret(stack: str, env: str, app: str, sibling: str) -> None:
+    settings = stack_settings(stack)
+    policies = _policies(settings)
+    secret = f"{app}-database"
+    own_account, sibling_account = _app(settings, env, app).service_account_name, _app(settings, env, sibling).service_account_name
+    assert admission_denials(policies, probe_pod(app, own_account, secret), env) == []
+    assert admission_denials(policies, probe_pod(sibling, sibling_account, secret), env) == [
+        "platform-pod-identity: a pod's secret, projected and CSI volumes reference its own app's Secret only"]

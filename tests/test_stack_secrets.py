@@ -54,7 +54,8 @@ def test_a_plain_value_for_a_secret_key_is_refused_without_echoing_it(project: P
     day2.edit_stack_file(project, "dev", lambda c: c.update({"platform:ledgerApiKey": PLAIN}))
     assert plan_main(["--stack", "dev", "--root", str(project), "--out", str(tmp_path / "plan")]) == 2
     err = capsys.readouterr().err
-    assert "platform:ledgerApiKey: is stored in plain text in the stack file" in err and PLAIN not in err
+    assert "platform:ledgerApiKey: is a secret (an app's `configKey`" in err and "holds it in plain text (it must be encrypted)" in err
+    assert PLAIN not in err
     assert not (tmp_path / "plan" / "dev").exists()
 
 

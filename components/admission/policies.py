@@ -16,7 +16,8 @@ whose pods carry its own app label, and Services, NetworkPolicies and disruption
 select only those pods (``platform-tenant-ownership``); pods with that label run
 only as the app's service account and reference only the app's Secret (``platform-pod-identity``),
 so they log in to Vault only as that app. Its ExternalSecrets read only the app's declared keys
-into the app's Secret; its Services stay ``ClusterIP`` without ``externalIPs`` unless the app is
+into the app's Secret, or its database users from the platform's generator of that app into the
+app's database Secret; its Services stay ``ClusterIP`` without ``externalIPs`` unless the app is
 configured to expose one; its routes claim only hosts of the environment's domain; with
 ``nodeIsolation`` its pods run only on the environment's nodes.
 
@@ -34,7 +35,8 @@ from typing import Any
 
 from components.argocd.applicationsets import application_name
 from components.argocd.projects import DEFAULT_DENY_POLICY
-from components.config import StackConfig
+from components.config import AppConfig, StackConfig
+from components.external_secrets.database_secrets import GENERATOR_API_VERSION, GENERATOR_KIND, database_secret_name
 
 API_VERSION = "admissionregistration.k8s.io/v1"
 POLICY_KIND = "ValidatingAdmissionPolicy"
@@ -120,6 +122,16 @@ class AdmissionPolicy:
         }
 
 
+def database_secret(app: AppConfig) -> str | None:
+    """The Secret of the app's database users when ESO delivers them (docs/databases.md), else None."""
+    return database_secret_name(app.name) if app.database is not None and app.database.delivery == "eso" else None
+
+
+def app_secret_names(app: AppConfig) -> list[str]:
+    """The Secrets an app's pods may reference: ESO's of its static secrets, and its database users'."""
+    return [name for name in (app.target_secret_name, database_secret(app)) if name is not None]
+
+
 def _secrets_ok(list_expr: str, ref: str) -> str:
     """Every Secret ``ref`` names in the items of ``list_expr`` is one of ``variables.secrets``."""
     return f"!has({list_expr}) || {list_expr}.all(x, {ref})"
@@ -135,7 +147,7 @@ def _containers_ok(field: str) -> str:
 def pod_identity(settings: StackConfig) -> AdmissionPolicy:
     """Pods run as their app's service account and reference only their app's Secret."""
     accounts = {env: {a.name: a.service_account_name for a in cfg.apps} for env, cfg in settings.environments.items()}
-    secrets = {env: {a.name: [a.target_secret_name] for a in cfg.apps} for env, cfg in settings.environments.items()}
+    secrets = {env: {a.name: app_secret_names(a) for a in cfg.apps} for env, cfg in settings.environments.items()}
     volume_ok = " && ".join([  # x: one volume
         "(!has(x.secret) || (has(x.secret.secretName) && x.secret.secretName in variables.secrets))",
         "(!has(x.projected) || !has(x.projected.sources) || x.projected.sources.all(s, !has(s.secret) || s.secret.name in variables.secrets))",
@@ -202,14 +214,29 @@ def tenant_ownership(settings: StackConfig) -> AdmissionPolicy:
     secrets = {env: {a.name: a.target_secret_name for a in cfg.apps} for env, cfg in envs.items()}
     keys = {env: {a.name: [f"{env}/{a.name}/{s.key}" for s in a.secrets] for a in cfg.apps} for env, cfg in envs.items()}
     template = "(object.kind == 'CronJob' ? object.spec.jobTemplate.spec.template : object.spec.template)"
-    external_secret_ok = " && ".join([
-        "(has(object.spec.target) && has(object.spec.target.name) ? object.spec.target.name : object.metadata.name)"
-        " == variables.secretNames[variables.owner]",
+    databases = {env: {a.name: name for a in cfg.apps if (name := database_secret(a))} for env, cfg in envs.items()}
+    target = "(has(object.spec.target) && has(object.spec.target.name) ? object.spec.target.name : object.metadata.name)"
+    no_template = "(!has(object.spec.target) || !has(object.spec.target.template) || !has(object.spec.target.template.templateFrom))"
+    static_ok = " && ".join([
+        f"{target} == variables.secretNames[variables.owner]",
         "(!has(object.spec.dataFrom) || size(object.spec.dataFrom) == 0)",
-        "(!has(object.spec.target) || !has(object.spec.target.template) || !has(object.spec.target.template.templateFrom))",
+        no_template,
         "has(object.spec.data) && object.spec.data.all(d, d.remoteRef.key in variables.remoteKeys[variables.owner]"
         " && (!has(d.sourceRef) || !has(d.sourceRef.generatorRef)))",
     ])
+    # An app's database users: from the platform's generator of that app only, into that app's database Secret.
+    generator_ok = (f"has(f.sourceRef) && has(f.sourceRef.generatorRef) && f.sourceRef.generatorRef.apiVersion == {cel(GENERATOR_API_VERSION)}"
+                    f" && f.sourceRef.generatorRef.kind == {cel(GENERATOR_KIND)}"
+                    " && f.sourceRef.generatorRef.name == variables.databaseSecrets[variables.owner]"
+                    " && !has(f.extract) && !has(f.find)")
+    database_ok = " && ".join([
+        "variables.owner in variables.databaseSecrets",
+        f"{target} == variables.databaseSecrets[variables.owner]",
+        "(!has(object.spec.data) || size(object.spec.data) == 0)",
+        no_template,
+        f"has(object.spec.dataFrom) && size(object.spec.dataFrom) == 1 && object.spec.dataFrom.all(f, {generator_ok})",
+    ])
+    external_secret_ok = f"({static_ok}) || ({database_ok})"
     return AdmissionPolicy(
         name="platform-tenant-ownership",
         description="What an app's Application applies is that app's: pod labels, service account, ExternalSecret (issue 16, item 1).",
@@ -226,6 +253,7 @@ def tenant_ownership(settings: StackConfig) -> AdmissionPolicy:
             _var("serviceAccounts", _per_namespace(accounts)),
             _var("secretNames", _per_namespace(secrets)),
             _var("remoteKeys", _per_namespace(keys)),
+            _var("databaseSecrets", _per_namespace(databases)),
             # What the cluster and the program put there themselves, outside Argo CD: the namespace's `default`
             # account and the program's default-deny policy (tenants' objects always carry Argo CD's tracking).
             _var("platformOwn", "variables.tracking == '' && ("
@@ -252,7 +280,8 @@ def tenant_ownership(settings: StackConfig) -> AdmissionPolicy:
             _check(f"!(object.kind in {cel(list(SELECTING_KINDS))}) || variables.platformOwn || variables.selects == variables.owner",
                    f"a Service, NetworkPolicy or PodDisruptionBudget selects its own app's pods ({APP_LABEL}) only"),
             _check(f"object.kind != 'ExternalSecret' || ({external_secret_ok})",
-                   "an app's ExternalSecret writes its own Secret from its own declared keys only (no dataFrom, templateFrom or generator)"),
+                   "an app's ExternalSecret writes its own Secret from its own declared keys only (no dataFrom, templateFrom or generator),"
+                   + " or its database users' Secret from its own platform generator"),
         ),
     )
 

@@ -23,11 +23,13 @@ Sync windows come from ``argocd.syncWindows`` (production change windows); orpha
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from components.argocd import names
-from components.config import ArgoCdSyncWindow, StackConfig
+from components.config import AppConfig, ArgoCdSyncWindow, StackConfig
+from components.external_secrets.database_secrets import GENERATOR_API_VERSION, GENERATOR_KIND, TOKEN_ROLE, database_secret_name
 from components.vault import names as vault_names
 
 DEFAULT_DENY_POLICY = "default-deny"  # components/namespaces.py creates it outside Argo CD
@@ -111,6 +113,16 @@ def project_name(environment: str) -> str:
     return environment
 
 
+def database_delivery_objects(apps: Sequence[AppConfig]) -> list[dict[str, str]]:
+    """What the program creates for the apps whose database users ESO delivers: a generator each, and one token Role."""
+    eso = [app.name for app in apps if app.database is not None and app.database.delivery == "eso"]
+    generator_group = GENERATOR_API_VERSION.split("/")[0]
+    objects = [{"group": generator_group, "kind": GENERATOR_KIND, "name": database_secret_name(app)} for app in eso]
+    if eso:
+        objects += [{"group": "rbac.authorization.k8s.io", "kind": kind, "name": TOKEN_ROLE} for kind in ("Role", "RoleBinding")]
+    return objects
+
+
 def app_project(environment: str, settings: StackConfig) -> dict[str, Any]:
     """The ``argoproj.io/v1alpha1`` AppProject of one environment."""
     if environment not in settings.environments:
@@ -127,7 +139,8 @@ def app_project(environment: str, settings: StackConfig) -> dict[str, Any]:
             "warn": True,
             # The program's own objects in the namespace: no warning for what is meant to be there.
             "ignore": [{"group": "networking.k8s.io", "kind": "NetworkPolicy", "name": DEFAULT_DENY_POLICY},
-                       {"group": "", "kind": "ConfigMap", "name": vault_names.CA_CONFIG_MAP}],
+                       {"group": "", "kind": "ConfigMap", "name": vault_names.CA_CONFIG_MAP},
+                       *database_delivery_objects(settings.environments[environment].apps)],
         },
     }
     if windows:
