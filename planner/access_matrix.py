@@ -75,8 +75,8 @@ def _markdown(cells: Sequence[AccessCell]) -> str:
     if any(c.path.startswith("database/creds/") for c in cells):
         lines[-1:-1] = [
             "The same holds for an app's database users (`database/creds/<env>-<app>` above): ESO writes them to",
-            "`<app>-database` through the platform's generator in the namespace, which any ExternalSecret of that",
-            "namespace may name; no other namespace can (docs/databases.md).",
+            "`<app>-database` through the platform's generator `<app>-database`, which admission lets only that app's",
+            "ExternalSecret name and only its pods mount; no other namespace can reach it (docs/databases.md).",
         ]
     return "\n".join(lines)
 

@@ -7,8 +7,9 @@ For every app whose database is delivered by ``eso``:
   app's own Kubernetes auth role ``<env>-<app>`` and a token of the app's service account
   (audience ``vault``). Tenants cannot create or change it: their Argo CD projects deny every
   ``generators.external-secrets.io`` kind. A generator is namespaced and referenced without a
-  namespace, so no ExternalSecret of another environment can reach it; inside the namespace
-  the namespace is the boundary, as for the Secrets ESO writes (access-matrix.md);
+  namespace, so no ExternalSecret of another environment can reach it; inside the namespace,
+  admission (components/admission/) lets only the app's own ExternalSecret name it and only
+  the app's pods mount its Secret (access-matrix.md);
 * a Role in that namespace lets the ESO controller mint tokens for those service accounts only
   (the chart's ``serviceAccountTokenCreate`` stays off);
 * ``make gitops`` writes an ExternalSecret ``<app>-database`` (``dataFrom`` the generator) that
