@@ -452,8 +452,13 @@ def test_project_limits_sources_destinations_and_kinds(stack: str, env: str) -> 
     assert not any("*" in (w["group"] + w["kind"]) for w in spec["namespaceResourceWhitelist"])
     assert spec["orphanedResources"]["warn"] is True
     # Every object the program itself puts in the namespace is known, so no Application warns about it.
+    database_apps = [a.name for a in settings.environments[env].apps if a.database is not None and a.database.delivery == "eso"]
+    database_objects = [{"group": "generators.external-secrets.io", "kind": "VaultDynamicSecret", "name": f"{app}-database"}
+                        for app in database_apps]
+    if database_apps:  # one token Role for the namespace's generators
+        database_objects += [{"group": "rbac.authorization.k8s.io", "kind": kind, "name": "eso-database-tokens"} for kind in ("Role", "RoleBinding")]
     assert spec["orphanedResources"]["ignore"] == [{"group": "networking.k8s.io", "kind": "NetworkPolicy", "name": "default-deny"},
-                                                   {"group": "", "kind": "ConfigMap", "name": "vault-ca"}]
+                                                   {"group": "", "kind": "ConfigMap", "name": "vault-ca"}, *database_objects]
     windows = {str(k): v for k, v in settings.argocd.sync_windows.items()}.get(env, [])
     assert len(spec.get("syncWindows", [])) == len(windows)
     for window, configured in zip(spec.get("syncWindows", []), windows, strict=True):

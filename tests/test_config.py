@@ -126,7 +126,7 @@ BAD_CASES: list[tuple[str, Edit, str, str]] = [
     ("bad cidr", lambda c: c["platform:cluster"].update(apiServerCidrs=["10.10.0.1/16"]),
      "platform:cluster.apiServerCidrs[0]", "is not a CIDR block"),
     ("api server cidr is the vpc", lambda c: c["platform:cluster"].update(apiServerCidrs=["10.10.255.0/28", "10.10.0.0/16"]),
-     "platform:cluster.apiServerCidrs", "wider than /24: that is a node or pod subnet or the VPC"),
+     "platform:cluster.apiServerCidrs[1]", "is wider than /24: that is a node or pod subnet or the VPC"),
     ("unknown chart override", lambda c: c.update({"platform:charts": {"vaultt": "1.0.0"}}),
      "platform:charts.vaultt", "is not a chart this platform installs"),
     ("chart version not pinned", lambda c: c.update({"platform:charts": {"vault": "latest"}}),
