@@ -36,8 +36,8 @@ DEFAULT_DENY_POLICY = "default-deny"  # components/namespaces.py creates it outs
 
 
 @dataclass(frozen=True)
-class DeniedKind:
-    """A namespaced kind an application may not create, and why."""
+class ProjectKind:
+    """A namespaced kind an AppProject names (allowed: the GitOps tree renders it; denied: tenants may not create it), and why."""
 
     group: str
     kind: str
@@ -47,50 +47,37 @@ class DeniedKind:
         return {"group": self.group, "kind": self.kind}
 
 
-@dataclass(frozen=True)
-class AllowedKind:
-    """A namespaced kind the GitOps tree renders, and what it is for."""
-
-    group: str
-    kind: str
-    reason: str
-
-    def manifest(self) -> dict[str, str]:
-        return {"group": self.group, "kind": self.kind}
-
-
-# Exactly what `kubectl kustomize` renders from gitops/apps/*/overlays/* (tests/test_gitops_isolation.py).
-ALLOWED_KINDS: tuple[AllowedKind, ...] = (
-    AllowedKind("apps", "Deployment", "the apps' workloads"),
-    AllowedKind("", "Service", "each app's ClusterIP Service (admission refuses externalIPs, NodePort and LoadBalancer)"),
-    AllowedKind("", "ServiceAccount", "each app's own identity (admission binds pods to their app's account)"),
-    AllowedKind("policy", "PodDisruptionBudget", "keeps each app available through node drains"),
-    AllowedKind("networking.k8s.io", "NetworkPolicy", "each app opens its port on top of the namespace's default-deny"),
-    AllowedKind("external-secrets.io", "ExternalSecret", "the app's values, through its environment's stores only"),
+ALLOWED_KINDS: tuple[ProjectKind, ...] = (
+    ProjectKind("apps", "Deployment", "the apps' workloads"),
+    ProjectKind("", "Service", "each app's ClusterIP Service (admission refuses externalIPs, NodePort and LoadBalancer)"),
+    ProjectKind("", "ServiceAccount", "each app's own identity (admission binds pods to their app's account)"),
+    ProjectKind("policy", "PodDisruptionBudget", "keeps each app available through node drains"),
+    ProjectKind("networking.k8s.io", "NetworkPolicy", "each app opens its port on top of the namespace's default-deny"),
+    ProjectKind("external-secrets.io", "ExternalSecret", "the app's values, through its environment's stores only"),
 )
 
 
-DENIED_KINDS: tuple[DeniedKind, ...] = (
-    DeniedKind("external-secrets.io", "SecretStore",
+DENIED_KINDS: tuple[ProjectKind, ...] = (
+    ProjectKind("external-secrets.io", "SecretStore",
                "a store of the app's own would read backend paths with credentials the platform never scoped"),
-    DeniedKind("external-secrets.io", "ClusterSecretStore",
+    ProjectKind("external-secrets.io", "ClusterSecretStore",
                "cluster-scoped, so refused by the empty cluster whitelist already; listed so the intent survives a whitelist change"),
-    DeniedKind("external-secrets.io", "ClusterExternalSecret",
+    ProjectKind("external-secrets.io", "ClusterExternalSecret",
                "cluster-scoped (refused by the whitelist); it would write Secrets into other namespaces"),
-    DeniedKind("external-secrets.io", "PushSecret",
+    ProjectKind("external-secrets.io", "PushSecret",
                "it copies a Secret of the namespace into a backend path: writing to the stores is the platform's job"),
-    DeniedKind("generators.external-secrets.io", "*",
+    ProjectKind("generators.external-secrets.io", "*",
                "generators mint credentials (registry, cloud, Vault and Git tokens, passwords) with the operator's identity"),
-    DeniedKind("rbac.authorization.k8s.io", "Role",
+    ProjectKind("rbac.authorization.k8s.io", "Role",
                "RBAC inside the namespace is the platform's: an app-made Role could let one app read another's Secrets"),
-    DeniedKind("rbac.authorization.k8s.io", "RoleBinding",
+    ProjectKind("rbac.authorization.k8s.io", "RoleBinding",
                "the same, and it could bind a ClusterRole such as `edit` to any subject"),
-    DeniedKind("", "Secret",
+    ProjectKind("", "Secret",
                "no secret value comes from Git: ESO writes the Secrets apps read; this also refuses "
                "service-account token Secrets, which would mint a non-expiring token for any account of the namespace"),
-    DeniedKind("", "ResourceQuota", "quotas and limits of the namespace are the platform's"),
-    DeniedKind("", "LimitRange", "quotas and limits of the namespace are the platform's"),
-    DeniedKind("argoproj.io", "*",
+    ProjectKind("", "ResourceQuota", "quotas and limits of the namespace are the platform's"),
+    ProjectKind("", "LimitRange", "quotas and limits of the namespace are the platform's"),
+    ProjectKind("argoproj.io", "*",
                "no Applications, ApplicationSets or AppProjects from an app's own manifests (they would escape their project)"),
 )
 
