@@ -1,0 +1,218 @@
+"""Tests that kill the mutants tools/mutation.py found surviving (issue 19), by behaviour.
+
+Each test evaluates a document (principalmapper's IAM evaluator, planner/iam_access.py) or states
+the literal value a reviewer expects, never the constant the code itself uses.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from components.irsa import IrsaRole, irsa_role_name, irsa_trust_policy
+from components.kms import KmsKey, key_policy
+from components.providers import aws_provider
+from planner.iam_access import can_assume_with_web_identity, role_node
+from planner.run import run_program
+from planner.stackfile import read_stack
+from principalmapper.querying.query_interface import local_check_authorization_full
+from tests.conftest import ROOT, stack_settings
+
+ACCOUNT = "111111111111"
+KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-000000000001"
+ADMIN = f"arn:aws:iam::{ACCOUNT}:role/platform-admin"
+OTHER = f"arn:aws:iam::{ACCOUNT}:role/someone-else"
+
+
+def _kms_allows(principal_arn: str, action: str, policy: dict[str, Any]) -> bool:
+    """Whether the key policy alone lets a principal with no IAM policy of its own do ``action``."""
+    node = role_node(principal_arn, [], {"Version": "2012-10-17", "Statement": []})
+    return bool(local_check_authorization_full(node, action, KEY_ARN, {}, resource_policy=policy, resource_owner=ACCOUNT))
+
+
+# --- KMS: the key stays manageable, by its administrators only, without data access -----------
+
+@pytest.mark.parametrize("action", ["kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:PutKeyPolicy",
+                                    "kms:EnableKeyRotation", "kms:DisableKey", "kms:TagResource", "kms:DescribeKey"])
+def test_key_administrators_can_still_administer_the_key(action: str) -> None:
+    policy = key_policy(admin_arns=[ADMIN], usage_statements=[])
+    assert _kms_allows(ADMIN, action, policy)
+    assert not _kms_allows(OTHER, action, policy)
+
+
+@pytest.mark.parametrize("action", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:ReEncryptFrom"])
+def test_key_administrators_cannot_use_the_key(action: str) -> None:
+    assert not _kms_allows(ADMIN, action, key_policy(admin_arns=[ADMIN], usage_statements=[]))
+
+
+def test_key_policy_admin_statement_literally() -> None:
+    doc = key_policy(admin_arns=[OTHER, ADMIN], usage_statements=[])
+    assert doc["Version"] == "2012-10-17"
+    admin = doc["Statement"][0]
+    assert (admin["Sid"], admin["Effect"], admin["Resource"]) == ("KeyAdministration", "Allow", "*")
+    assert admin["Principal"] == {"AWS": [ADMIN, OTHER]}
+
+
+def test_a_usage_statement_may_not_take_the_administrator_sid() -> None:
+    with pytest.raises(ValueError, match="may not reuse the Sid 'KeyAdministration'"):
+        key_policy(admin_arns=[ADMIN], usage_statements=[{"Sid": "KeyAdministration", "Effect": "Deny"}])
+
+
+# --- IRSA: one service account, one hour, tagged ---------------------------------------------
+
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9"
+ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/platform-dev-external-secrets-eso"
+
+
+@pytest.mark.parametrize(("sub", "aud", "allowed"), [
+    ("system:serviceaccount:external-secrets:eso", "sts.amazonaws.com", True),
+    ("system:serviceaccount:external-secrets:other", "sts.amazonaws.com", False),
+    ("system:serviceaccount:team-a:eso", "sts.amazonaws.com", False),
+    ("system:serviceaccount:external-secrets:eso", "https://kubernetes.default.svc", False),
+])
+def test_irsa_trust_admits_exactly_one_service_account_with_the_sts_audience(sub: str, aud: str, allowed: bool) -> None:
+    trust = irsa_trust_policy(cluster=stack_settings("dev").cluster, namespace="external-secrets", service_account="eso")
+    assert can_assume_with_web_identity(trust, ROLE_ARN, ISSUER, sub, aud) is allowed
+
+
+def test_irsa_role_name_limit_is_64_characters_inclusive() -> None:
+    service_account = "s" * (64 - len("platform-dev-vault-"))
+    assert len(irsa_role_name("platform-dev", "vault", service_account)) == 64
+    with pytest.raises(ValueError, match="exceeds 64 characters"):
+        irsa_role_name("platform-dev", "vault", service_account + "s")
+
+
+def _probe() -> None:
+    settings = stack_settings("dev")
+    root = pulumi.ComponentResource("platform:test:Probe", "probe")
+    aws = aws_provider(settings, parent=root)
+    role = IrsaRole("eso", cluster=settings.cluster, namespace="external-secrets", service_account="eso",
+                    aws_provider=aws, opts=pulumi.ResourceOptions(parent=root))
+    role.attach_policy({"Version": "2012-10-17", "Statement": []})
+    with pytest.raises(ValueError, match="already has its policy"):
+        role.attach_policy({"Version": "2012-10-17", "Statement": []})
+    KmsKey("plain", alias="platform-dev/plain", description="d", aws_provider=aws,
+           policy=key_policy(admin_arns=[ADMIN], usage_statements=[]), opts=pulumi.ResourceOptions(parent=root))
+
+
+@pytest.fixture(scope="module")
+def probe() -> Any:
+    return run_program(read_stack(ROOT, "dev"), program=_probe)
+
+
+def test_irsa_sessions_last_at_most_one_hour(probe: Any) -> None:
+    assert probe.one("aws:iam/role:Role", "eso")["inputs"]["maxSessionDuration"] == 3600
+
+
+def test_irsa_role_is_tagged_with_its_service_account(probe: Any) -> None:
+    assert probe.one("aws:iam/role:Role", "eso")["inputs"]["tags"] == {
+        "kubernetes-namespace": "external-secrets", "kubernetes-service-account": "eso"}
+
+
+def test_irsa_role_policy_is_named_after_the_role(probe: Any) -> None:
+    policy = probe.one("aws:iam/rolePolicy:RolePolicy", "eso")
+    assert policy["inputs"]["name"] == "platform-dev-external-secrets-eso-permissions"
+    assert json.loads(policy["inputs"]["policy"]) == {"Version": "2012-10-17", "Statement": []}
+
+
+def test_kms_key_is_unprotected_unless_asked(probe: Any) -> None:
+    key = probe.one("aws:kms/key:Key", "plain")
+    assert key["protect"] is False
+    assert key["inputs"]["deletionWindowInDays"] == 30
+    assert key["inputs"]["description"] == "d"
+
+
+# --- The AWS evaluator: each of the three documents can refuse on its own --------------------
+
+SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:development/api/db-AbCdEf"
+READER = f"arn:aws:iam::{ACCOUNT}:role/platform-dev-external-secrets-eso-development-aws"
+READER_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": SECRET},
+    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN},
+]}
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+         "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"},
+         "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:external-secrets:eso-development-aws"}}}]}
+
+
+def _key_policy(via_region: str = "eu-west-1", secret: str = SECRET) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": READER}, "Action": "kms:Decrypt", "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{via_region}.amazonaws.com",
+                                       "kms:EncryptionContext:SecretARN": secret, "kms:CallerAccount": ACCOUNT}}}]}
+
+
+def _deny_all_but(principal: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": principal}}}]}
+
+
+def _reads(secret_policy: dict[str, Any] | None, key_policy_doc: dict[str, Any], role_policies: list[Any] | None = None) -> bool:
+    from planner.iam_access import can_read_secret
+    return can_read_secret(READER, TRUST, [READER_POLICY] if role_policies is None else role_policies,
+                           SECRET, secret_policy, KEY_ARN, key_policy_doc)
+
+
+def test_reader_reads_when_all_three_documents_agree() -> None:
+    assert _reads(_deny_all_but(READER), _key_policy()) is True
+    assert _reads(None, _key_policy()) is True
+
+
+def test_the_secret_resource_policy_alone_stops_the_reader() -> None:
+    assert _reads(_deny_all_but(OTHER), _key_policy()) is False
+
+
+def test_the_key_policy_alone_stops_the_reader() -> None:
+    assert _reads(None, _key_policy(via_region="us-east-1")) is False
+    assert _reads(None, _key_policy(secret=SECRET + "x")) is False
+
+
+def test_the_identity_policy_alone_stops_the_reader() -> None:
+    only_decrypt = {"Version": "2012-10-17", "Statement": [READER_POLICY["Statement"][1]]}
+    assert _reads(None, _key_policy(), [only_decrypt]) is False
+
+
+def _resources(*, trust: dict[str, Any], secret_policy: dict[str, Any] | None) -> list[dict[str, Any]]:
+    name = READER.rsplit("/", 1)[1]
+    found: list[dict[str, Any]] = [
+        {"type": "aws:iam/role:Role", "inputs": {"name": name, "assumeRolePolicy": json.dumps(trust)}},
+        {"type": "aws:iam/rolePolicy:RolePolicy", "inputs": {"role": name, "policy": json.dumps(READER_POLICY)}},
+        {"type": "aws:secretsmanager/secret:Secret", "id": SECRET, "inputs": {"name": "development/api/db", "kmsKeyId": KEY_ARN}},
+        {"type": "aws:kms/key:Key", "id": KEY_ARN.rsplit("/", 1)[1], "inputs": {"policy": json.dumps(_key_policy())}},
+    ]
+    if secret_policy is not None:
+        found.append({"type": "aws:secretsmanager/secretPolicy:SecretPolicy",
+                      "inputs": {"secretArn": SECRET, "policy": json.dumps(secret_policy)}})
+    return found
+
+
+def test_matrix_reads_every_document_of_the_plan() -> None:
+    from planner.iam_access import aws_access_matrix
+    cells = aws_access_matrix(_resources(trust=TRUST, secret_policy=_deny_all_but(READER)))
+    assert [(c.principal, c.via, c.path, c.allowed) for c in cells] == [
+        ("system:serviceaccount:external-secrets:eso-development-aws", READER.rsplit("/", 1)[1], "development/api/db", True)]
+    denied = aws_access_matrix(_resources(trust=TRUST, secret_policy=_deny_all_but(OTHER)))
+    assert [c.allowed for c in denied] == [False]
+
+
+def test_matrix_skips_roles_without_a_web_identity_trust_and_plans_without_secrets() -> None:
+    from planner.iam_access import aws_access_matrix
+    ec2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+           "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    assert aws_access_matrix(_resources(trust=ec2, secret_policy=None)) == []
+    no_secrets = [r for r in _resources(trust=TRUST, secret_policy=None) if r["type"] != "aws:secretsmanager/secret:Secret"]
+    assert aws_access_matrix(no_secrets) == []
+
+
+# --- Vault's path priority -------------------------------------------------------------------
+
+def test_the_earliest_wildcard_decides_priority_even_when_a_path_holds_both_plus_and_star() -> None:
+    """Vault: the path whose first wildcard comes earlier loses. ``kv/data/+/a/bb*`` (first at 8)
+    loses to ``kv/data/x/+/b*`` (first at 10), although its ``*`` comes later."""
+    from planner.vault_access import allowed_capabilities
+    policies = [{"kv/data/+/a/bb*": frozenset({"deny"})}, {"kv/data/x/+/b*": frozenset({"read"})}]
+    assert allowed_capabilities(policies, "kv/data/x/a/bb1") == frozenset({"read"})
