@@ -239,6 +239,7 @@ def run_module(config: dict[str, Any], module: str, timeout: float) -> ModuleRes
             mutant.outcome = "error"
             mutant.diff += "\n" + (work.output or "")[-2000:]
         result.mutants.append(mutant)
+        print(f"{module}: {len(result.mutants)} {mutant.outcome} line {mutant.line} {mutant.operator}", file=sys.stderr, flush=True)
     result.seconds = time.monotonic() - started
     return result
 
