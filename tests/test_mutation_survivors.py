@@ -35,8 +35,13 @@ def _kms_allows(principal_arn: str, action: str, policy: dict[str, Any]) -> bool
 
 # --- KMS: the key stays manageable, by its administrators only, without data access -----------
 
-@pytest.mark.parametrize("action", ["kms:ScheduleKeyDeletion", "kms:CancelKeyDeletion", "kms:PutKeyPolicy",
-                                    "kms:EnableKeyRotation", "kms:DisableKey", "kms:TagResource", "kms:DescribeKey"])
+# One action of each kind an administrator needs to manage (and rescue) a key over its life.
+ADMIN_CAN = ["kms:CancelKeyDeletion", "kms:CreateAlias", "kms:DeleteAlias", "kms:DescribeKey", "kms:DisableKeyRotation",
+             "kms:EnableKeyRotation", "kms:GetKeyPolicy", "kms:ListGrants", "kms:PutKeyPolicy", "kms:RevokeGrant",
+             "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion", "kms:TagResource", "kms:UntagResource", "kms:UpdateKeyDescription"]
+
+
+@pytest.mark.parametrize("action", ADMIN_CAN)
 def test_key_administrators_can_still_administer_the_key(action: str) -> None:
     policy = key_policy(admin_arns=[ADMIN], usage_statements=[])
     assert _kms_allows(ADMIN, action, policy)
@@ -54,6 +59,11 @@ def test_key_policy_admin_statement_literally() -> None:
     admin = doc["Statement"][0]
     assert (admin["Sid"], admin["Effect"], admin["Resource"]) == ("KeyAdministration", "Allow", "*")
     assert admin["Principal"] == {"AWS": [ADMIN, OTHER]}
+
+
+def test_a_key_policy_without_administrators_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="^a key policy needs at least one administrator, or the key becomes unmanageable$"):
+        key_policy(admin_arns=[], usage_statements=[])
 
 
 def test_a_usage_statement_may_not_take_the_administrator_sid() -> None:
@@ -121,6 +131,7 @@ def test_irsa_role_policy_is_named_after_the_role(probe: Any) -> None:
 def test_kms_key_is_unprotected_unless_asked(probe: Any) -> None:
     key = probe.one("aws:kms/key:Key", "plain")
     assert key["protect"] is False
+    assert key["parent"].endswith("platform:aws:KmsKey::plain")
     assert key["inputs"]["deletionWindowInDays"] == 30
     assert key["inputs"]["description"] == "d"
 
