@@ -1,0 +1,102 @@
+"""Edge cases of the least-privilege and secret rules that mutation testing showed untested (issue 19).
+
+Each test states the exact findings a reviewer expects for a document built to sit on one edge.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+ROLE = "aws:iam/role:Role"
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
+OTHER_ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/OTHER"
+SUB = "system:serviceaccount:external-secrets:eso-development"
+
+
+def _trust(f, **changes) -> dict:
+    doc = json.loads(f.trust())
+    doc["Statement"][0].update(changes)
+    return doc
+
+
+def test_a_federated_wildcard_trust_is_flagged(f) -> None:
+    doc = _trust(f, Principal={"Federated": "*"})
+    assert f.check("irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc})) == [
+        "assumeRolePolicy Statement[0] Federated principal is not the OIDC provider of the condition issuer."]
+
+
+def test_a_web_identity_action_among_others_is_still_checked(f) -> None:
+    doc = _trust(f, Action=["sts:TagSession", "sts:AssumeRoleWithWebIdentity"], Condition={})
+    assert f.check("irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc})) == [
+        "assumeRolePolicy Statement[0] has no StringEquals condition on <issuer>:sub.",
+        "assumeRolePolicy Statement[0] has no StringEquals condition on <issuer>:aud.",
+    ]
+
+
+def test_a_denying_web_identity_statement_is_not_a_grant(f) -> None:
+    doc = _trust(f, Effect="Deny", Condition={})
+    assert f.check("irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc})) == []
+
+
+def test_sub_and_aud_of_different_issuers_are_flagged(f) -> None:
+    doc = _trust(f, Condition={"StringEquals": {f"{ISSUER}:sub": SUB, f"{OTHER_ISSUER}:aud": "sts.amazonaws.com"}})
+    assert "assumeRolePolicy Statement[0] sub and aud conditions name different issuers." in f.check(
+        "irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc}))
+
+
+def test_a_wildcard_issuer_is_flagged(f) -> None:
+    doc = _trust(f, Principal={"Federated": "arn:aws:iam::111122223333:oidc-provider/oidc.eks.*"},
+                 Condition={"StringEquals": {"oidc.eks.*:sub": SUB, "oidc.eks.*:aud": "sts.amazonaws.com"}})
+    assert f.check("irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc})) == [
+        "assumeRolePolicy Statement[0] condition issuer contains a wildcard."]
+
+
+def test_only_the_trust_of_a_role_is_checked_for_irsa(f) -> None:
+    assert f.check("irsa-trust-scoped", f.view(ROLE_POLICY, {"policy": f.trust(sub="*")})) == []
+
+
+@pytest.mark.parametrize("type_", ["aws:kms/key:Key", "aws:kms/keyPolicy:KeyPolicy", "aws:kms/replicaKey:ReplicaKey"])
+def test_key_policies_of_every_kind_are_checked_for_wildcard_actions(f, type_: str) -> None:
+    doc = f.policy({"Sid": "AppUse", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+                    "Action": "kms:*", "Resource": "*"})
+    assert f.check("iam-no-wildcard-actions", f.view(type_, {"policy": doc})) == [
+        "policy Statement[0] (Sid AppUse) allows wildcard actions ['kms:*']."]
+
+
+def test_bucket_and_secret_policies_are_checked_for_wildcard_actions(f) -> None:
+    doc = f.policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"}, "Action": "s3:*",
+                    "Resource": "arn:aws:s3:::b/*"})
+    assert f.check("iam-no-wildcard-actions", f.view("aws:s3/bucketPolicy:BucketPolicy", {"policy": doc})) == [
+        "policy Statement[0] allows wildcard actions ['s3:*']."]
+    secret = f.policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+                       "Action": "secretsmanager:*", "Resource": "*"})
+    assert f.check("iam-no-wildcard-actions", f.view("aws:secretsmanager/secretPolicy:SecretPolicy", {"policy": secret})) == [
+        "policy Statement[0] allows wildcard actions ['secretsmanager:*']."]
+
+
+def test_a_bucket_policy_granting_secrets_on_every_resource_is_flagged(f) -> None:
+    doc = f.policy({"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/app"},
+                    "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view("aws:s3/bucketPolicy:BucketPolicy", {"policy": doc})) == [
+        "policy Statement[0] allows ['secretsmanager:GetSecretValue'] on ['*']."]
+
+
+def test_not_action_on_every_resource_reaches_secrets_and_is_flagged(f) -> None:
+    doc = f.policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == [
+        "policy Statement[0] allows ['NotAction'] on ['*']."]
+
+
+def test_not_resource_is_broad(f) -> None:
+    doc = f.policy({"Effect": "Allow", "Action": "kms:Decrypt", "NotResource": "arn:aws:kms:eu-west-1:111122223333:key/x"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == [
+        "policy Statement[0] allows ['kms:Decrypt'] on ['NotResource']."]
+
+
+def test_unscoped_actions_setting_lets_listing_through_and_nothing_else(f) -> None:
+    doc = f.policy({"Effect": "Allow", "Action": ["secretsmanager:ListSecrets", "kms:Decrypt"], "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == [
+        "policy Statement[0] allows ['kms:Decrypt'] on ['*']."]
