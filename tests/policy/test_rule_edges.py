@@ -100,3 +100,42 @@ def test_unscoped_actions_setting_lets_listing_through_and_nothing_else(f) -> No
     doc = f.policy({"Effect": "Allow", "Action": ["secretsmanager:ListSecrets", "kms:Decrypt"], "Resource": "*"})
     assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == [
         "policy Statement[0] allows ['kms:Decrypt'] on ['*']."]
+
+
+# --- secrets rules ----------------------------------------------------------------------------
+
+DEPLOYMENT = "kubernetes:apps/v1:Deployment"
+LITERAL = "Zx81-qq0-77ab"
+
+
+def _deployment(f, **container):
+    return f.view(DEPLOYMENT, {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "a", "namespace": "development"},
+                               "spec": {"template": {"spec": {"containers": [{"name": "a", "image": "a:1", **container}]}}}})
+
+
+def test_a_secret_value_passed_as_a_bare_container_argument_is_flagged(f) -> None:
+    for field in ("args", "command"):
+        assert f.check("env-secrets-from-refs", _deployment(f, **{field: ["serve", "[secret]"]})) == [
+            f"spec.template.spec.containers[0].{field}[1] passes a value the program marks secret on the command line."]
+
+
+def test_extra_secret_key_words_and_ignored_keys_settings_take_effect(f) -> None:
+    pin = _deployment(f, env=[{"name": "LICENSE_PIN", "value": LITERAL}])
+    assert f.check("env-secrets-from-refs", pin) == []
+    assert f.check("env-secrets-from-refs", pin, extraSecretKeyWords=["pin"]) == [
+        "spec.template.spec.containers[0].env[0].value (env LICENSE_PIN) is a literal value for a secret-like variable."]
+    password = _deployment(f, env=[{"name": "DB_PASSWORD", "value": LITERAL}])
+    assert len(f.check("env-secrets-from-refs", password)) == 1
+    assert f.check("env-secrets-from-refs", password, ignoredKeys=["DB_PASSWORD"]) == []
+
+
+def test_a_secret_patch_is_a_program_made_secret(f) -> None:
+    patch = f.view("kubernetes:core/v1:SecretPatch", {"metadata": {"name": "db", "namespace": "development"}, "stringData": {"p": "x"}})
+    assert f.check("no-unmanaged-kubernetes-secrets", patch) == [
+        "Kubernetes Secret development/db is created by the program; only ['vault/vault-tls'] may be."]
+
+
+def test_a_config_map_patch_is_checked_for_literal_secrets(f) -> None:
+    patch = f.view("kubernetes:core/v1:ConfigMapPatch", {"metadata": {"name": "c", "namespace": "development"},
+                                                        "data": {"password": LITERAL}})
+    assert f.check("no-plaintext-secret-values", patch) == ["data.password secret-like key 'password' holds a literal value."]
