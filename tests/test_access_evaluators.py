@@ -1,0 +1,103 @@
+"""The access evaluators answer from every document: AWS (identity, secret and key policies each
+refuse alone) and Vault (path priority as Vault documents it). Issue 19: mutation survivors."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from planner.iam_access import aws_access_matrix, can_read_secret
+from planner.vault_access import allowed_capabilities
+
+ACCOUNT = "111111111111"
+KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-000000000001"
+OTHER = f"arn:aws:iam::{ACCOUNT}:role/someone-else"
+ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/0A1B2C3D4E5F60718293A4B5C6D7E8F9"
+
+# --- The AWS evaluator: each of the three documents can refuse on its own --------------------
+
+SECRET = f"arn:aws:secretsmanager:eu-west-1:{ACCOUNT}:secret:development/api/db-AbCdEf"
+READER = f"arn:aws:iam::{ACCOUNT}:role/platform-dev-external-secrets-eso-development-aws"
+READER_POLICY = {"Version": "2012-10-17", "Statement": [
+    {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": SECRET},
+    {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": KEY_ARN},
+]}
+TRUST = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRoleWithWebIdentity",
+         "Principal": {"Federated": f"arn:aws:iam::{ACCOUNT}:oidc-provider/{ISSUER}"},
+         "Condition": {"StringEquals": {f"{ISSUER}:sub": "system:serviceaccount:external-secrets:eso-development-aws"}}}]}
+
+
+def _key_policy(via_region: str = "eu-west-1", secret: str = SECRET) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"AWS": READER}, "Action": "kms:Decrypt", "Resource": "*",
+        "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{via_region}.amazonaws.com",
+                                       "kms:EncryptionContext:SecretARN": secret, "kms:CallerAccount": ACCOUNT}}}]}
+
+
+def _deny_all_but(principal: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Deny", "Principal": "*", "Action": "secretsmanager:GetSecretValue", "Resource": "*",
+        "Condition": {"ArnNotEquals": {"aws:PrincipalArn": principal}}}]}
+
+
+def _reads(secret_policy: dict[str, Any] | None, key_policy_doc: dict[str, Any], role_policies: list[Any] | None = None) -> bool:
+    return can_read_secret(READER, TRUST, [READER_POLICY] if role_policies is None else role_policies,
+                           SECRET, secret_policy, KEY_ARN, key_policy_doc)
+
+
+def test_reader_reads_when_all_three_documents_agree() -> None:
+    assert _reads(_deny_all_but(READER), _key_policy()) is True
+    assert _reads(None, _key_policy()) is True
+
+
+def test_the_secret_resource_policy_alone_stops_the_reader() -> None:
+    assert _reads(_deny_all_but(OTHER), _key_policy()) is False
+
+
+def test_the_key_policy_alone_stops_the_reader() -> None:
+    assert _reads(None, _key_policy(via_region="us-east-1")) is False
+    assert _reads(None, _key_policy(secret=SECRET + "x")) is False
+
+
+def test_the_identity_policy_alone_stops_the_reader() -> None:
+    only_decrypt = {"Version": "2012-10-17", "Statement": [READER_POLICY["Statement"][1]]}
+    assert _reads(None, _key_policy(), [only_decrypt]) is False
+
+
+def _resources(*, trust: dict[str, Any], secret_policy: dict[str, Any] | None) -> list[dict[str, Any]]:
+    name = READER.rsplit("/", 1)[1]
+    found: list[dict[str, Any]] = [
+        {"type": "aws:iam/role:Role", "inputs": {"name": name, "assumeRolePolicy": json.dumps(trust)}},
+        {"type": "aws:iam/rolePolicy:RolePolicy", "inputs": {"role": name, "policy": json.dumps(READER_POLICY)}},
+        {"type": "aws:secretsmanager/secret:Secret", "id": SECRET, "inputs": {"name": "development/api/db", "kmsKeyId": KEY_ARN}},
+        {"type": "aws:kms/key:Key", "id": KEY_ARN.rsplit("/", 1)[1], "inputs": {"policy": json.dumps(_key_policy())}},
+    ]
+    if secret_policy is not None:
+        found.append({"type": "aws:secretsmanager/secretPolicy:SecretPolicy",
+                      "inputs": {"secretArn": SECRET, "policy": json.dumps(secret_policy)}})
+    return found
+
+
+def test_matrix_reads_every_document_of_the_plan() -> None:
+    cells = aws_access_matrix(_resources(trust=TRUST, secret_policy=_deny_all_but(READER)))
+    assert [(c.principal, c.via, c.path, c.allowed) for c in cells] == [
+        ("system:serviceaccount:external-secrets:eso-development-aws", READER.rsplit("/", 1)[1], "development/api/db", True)]
+    denied = aws_access_matrix(_resources(trust=TRUST, secret_policy=_deny_all_but(OTHER)))
+    assert [c.allowed for c in denied] == [False]
+
+
+def test_matrix_skips_roles_without_a_web_identity_trust_and_plans_without_secrets() -> None:
+    ec2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+           "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    assert aws_access_matrix(_resources(trust=ec2, secret_policy=None)) == []
+    no_secrets = [r for r in _resources(trust=TRUST, secret_policy=None) if r["type"] != "aws:secretsmanager/secret:Secret"]
+    assert aws_access_matrix(no_secrets) == []
+
+
+# --- Vault's path priority -------------------------------------------------------------------
+
+def test_the_earliest_wildcard_decides_priority_even_when_a_path_holds_both_plus_and_star() -> None:
+    """Vault: the path whose first wildcard comes earlier loses. ``kv/data/+/a/bb*`` (first at 8)
+    loses to ``kv/data/x/+/b*`` (first at 10), although its ``*`` comes later."""
+    policies = [{"kv/data/+/a/bb*": frozenset({"deny"})}, {"kv/data/x/+/b*": frozenset({"read"})}]
+    assert allowed_capabilities(policies, "kv/data/x/a/bb1") == frozenset({"read"})
