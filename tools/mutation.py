@@ -39,6 +39,7 @@ import cosmic_ray.plugins
 from cosmic_ray.commands.init import _all_work_items
 from cosmic_ray.mutating import mutate_and_test
 from cosmic_ray.operators.operator import Example, Operator
+from cosmic_ray.testing import run_tests
 from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 from parso.python import tree
 
@@ -210,15 +211,23 @@ def _copy_repo(module: str) -> Path:
     return dest
 
 
-def run_module(config: dict[str, Any], module: str, timeout: float) -> ModuleResult:
-    entry = config["modules"][module]
+class BaselineError(RuntimeError):
+    """The module's tests fail before any mutation: every mutant would count as killed."""
+
+
+def run_module(module: str, timeout: float) -> ModuleResult:
     workdir = _copy_repo(module)
+    config = load_config(workdir / "tools" / "mutation.toml")  # the copy's, so tests and selection agree
+    entry = config["modules"][module]
     command = " ".join(
         [f"{sys.executable} -m pytest -x -q -p no:cacheprovider", *(f"'{t}'" for t in entry["tests"])]
     )
     known = equivalents(config, module)
     result = ModuleResult(module)
     started = time.monotonic()
+    outcome, output = _in_dir(workdir, lambda: run_tests(command, timeout))
+    if outcome != TestOutcome.SURVIVED:
+        raise BaselineError(f"{module}: its tests fail without any mutation:\n{output[-3000:]}")
     items = _in_dir(workdir, lambda: list(_all_work_items([Path(module)], {})))
     specs = {(i.mutations[0].operator_name, i.mutations[0].occurrence): i.mutations[0] for i in items}
     for mutant in mutants_of(module, workdir):
@@ -290,6 +299,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         results = list(pool.map(lambda m: _run_child(m, args.timeout), modules))
     failed = False
     for module, data in zip(modules, results, strict=True):
+        if data.get("failed"):
+            print(f"{module}: not measured (its tests fail unmutated, or the run broke; see above)")
+            failed = True
+            continue
         result = ModuleResult(module, [Mutant(**m) for m in data["mutants"]], data["seconds"])
         print(report(result))
         failed |= result.score < config["modules"][module].get("min_score", 90.0)
@@ -298,11 +311,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _run_child(module: str, timeout: float) -> dict[str, Any]:
     out = BUILD / (module.replace("/", "_").removesuffix(".py") + ".json")
-    subprocess.run(
-        [sys.executable, "-m", "tools.mutation", "--one", module, "--out", str(out), "--timeout", str(timeout)],
-        check=True,
-        cwd=ROOT,
+    out.unlink(missing_ok=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "tools.mutation", "--one", module, "--out", str(out), "--timeout", str(timeout)], cwd=ROOT
     )
+    if done.returncode != 0:
+        return {"seconds": 0.0, "mutants": [], "failed": True}
     data: dict[str, Any] = json.loads(out.read_text())
     return data
 
@@ -313,7 +327,11 @@ def _one(argv: Sequence[str]) -> int:
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout", type=float, required=True)
     args = parser.parse_args(argv)
-    result = run_module(load_config(), args.one, args.timeout)
+    try:
+        result = run_module(args.one, args.timeout)
+    except BaselineError as failed:
+        print(failed, file=sys.stderr)
+        return 1
     Path(args.out).write_text(json.dumps({"seconds": result.seconds, "mutants": [vars(m) for m in result.mutants]}, indent=1))
     return 0
 
