@@ -6,8 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from planner.iam_access import aws_access_matrix, can_read_secret
-from planner.vault_access import allowed_capabilities
+from planner.vault_access import allowed_capabilities, can_read, parse_policy
 
 ACCOUNT = "111111111111"
 KEY_ARN = f"arn:aws:kms:eu-west-1:{ACCOUNT}:key/0a1b2c3d-0000-4000-8000-000000000001"
@@ -101,3 +103,37 @@ def test_the_earliest_wildcard_decides_priority_even_when_a_path_holds_both_plus
     loses to ``kv/data/x/+/b*`` (first at 10), although its ``*`` comes later."""
     policies = [{"kv/data/+/a/bb*": frozenset({"deny"})}, {"kv/data/x/+/b*": frozenset({"read"})}]
     assert allowed_capabilities(policies, "kv/data/x/a/bb1") == frozenset({"read"})
+
+
+@pytest.mark.parametrize(("winner", "loser", "request_path"), [
+    ("kv/data/a/b", "kv/data/a/*", "kv/data/a/b"),               # no wildcard beats a later one
+    ("kv/data/a/+", "kv/data/a/*", "kv/data/a/b"),               # same first wildcard: not ending in * wins
+    ("kv/data/+/b/c", "kv/data/+/+/c", "kv/data/a/b/c"),         # fewer + segments win
+    ("kv/data/+/bc*", "kv/data/+/b*", "kv/data/x/bcd"),          # then the longer path wins
+    ("kv/data/+/b", "kv/data/+/a*", "kv/data/x/b"),              # no match for the loser: the winner decides
+])
+def test_vault_path_priority_rules(winner: str, loser: str, request_path: str) -> None:
+    """Vault's documented priority, each rule on its own: the winner's capabilities apply, not the union."""
+    policies = [{loser: frozenset({"deny"})}, {winner: frozenset({"read"})}]
+    assert allowed_capabilities(policies, request_path) == frozenset({"read"})
+    assert allowed_capabilities([{winner: frozenset({"deny"})}, {loser: frozenset({"read"})}], request_path) == frozenset()
+
+
+def test_plus_matches_exactly_one_segment_and_an_exact_path_nothing_longer() -> None:
+    rules = [{"kv/data/+/x": frozenset({"read"}), "kv/data/a": frozenset({"list"})}]
+    assert allowed_capabilities(rules, "kv/data/a/x") == frozenset({"read"})
+    assert allowed_capabilities(rules, "kv/data/a/b/x") == frozenset()
+    assert allowed_capabilities(rules, "kv/data/ab") == frozenset()
+    assert allowed_capabilities(rules, "kv/data/a") == frozenset({"list"})
+
+
+def test_policies_merge_per_path_and_deny_wins() -> None:
+    assert allowed_capabilities([{"kv/data/a": frozenset({"read"})}, {"kv/data/a": frozenset({"list"})}], "kv/data/a") == {"read", "list"}
+    assert allowed_capabilities([{"kv/data/a": frozenset({"read"})}, {"kv/data/a": frozenset({"deny"})}], "kv/data/a") == frozenset()
+
+
+def test_parse_policy_reads_quoted_paths_and_capabilities() -> None:
+    text = 'path "kv/data/a/*" {\n  capabilities = ["read", "list"]\n}\npath "kv/data/a/*" { capabilities = ["deny"] }\n'
+    assert parse_policy(text) == {"kv/data/a/*": frozenset({"read", "list", "deny"})}
+    assert can_read([parse_policy('path "kv/data/development/api/*" { capabilities = ["read"] }')], "development/api/db") is True
+    assert can_read([parse_policy('path "kv/data/development/api/*" { capabilities = ["list"] }')], "development/api/db") is False
