@@ -137,3 +137,33 @@ def test_parse_policy_reads_quoted_paths_and_capabilities() -> None:
     assert parse_policy(text) == {"kv/data/a/*": frozenset({"read", "list", "deny"})}
     assert can_read([parse_policy('path "kv/data/development/api/*" { capabilities = ["read"] }')], "development/api/db") is True
     assert can_read([parse_policy('path "kv/data/development/api/*" { capabilities = ["list"] }')], "development/api/db") is False
+
+
+def test_vault_matrix_joins_roles_to_their_policies_for_both_logins() -> None:
+    from components.vault_policies import secret_paths
+    from planner.vault_access import vault_access_matrix
+    from tests.conftest import stack_settings
+
+    settings = stack_settings("dev")
+    readable = secret_paths(settings)[0]
+    resources = [
+        {"type": "vault:index/policy:Policy", "inputs": {"name": "one", "policy": f'path "kv/data/{readable}" {{ capabilities = ["read"] }}'}},
+        {"type": "vault:index/policy:Policy", "inputs": {"name": "creds", "policy": 'path "database/creds/development-api" { capabilities = ["read"] }'}},
+        {"type": "vault:kubernetes/authBackendRole:AuthBackendRole", "inputs": {
+            "roleName": "reader", "boundServiceAccountNamespaces": ["development"], "boundServiceAccountNames": ["api", "worker"],
+            "tokenPolicies": ["one", "not-registered"]}},
+        {"type": "vault:aws/authBackendRole:AuthBackendRole", "inputs": {
+            "role": "preview", "boundIamPrincipalArns": [OTHER], "tokenPolicies": ["creds"]}},
+        {"type": "vault:database/secretBackendRole:SecretBackendRole", "inputs": {"backend": "database", "name": "development-api"}},
+    ]
+    cells = vault_access_matrix(resources, settings)
+    paths = [*secret_paths(settings), "database/creds/development-api"]
+    principals = {"system:serviceaccount:development:api": "reader", "system:serviceaccount:development:worker": "reader", OTHER: "preview"}
+    assert len(cells) == len(paths) * len(principals)
+    assert {(c.principal, c.via) for c in cells} == set(principals.items())
+    assert {c.backend for c in cells} == {"vault"}
+    assert sorted((c.principal, c.path) for c in cells if c.allowed) == [
+        (OTHER, "database/creds/development-api"),
+        ("system:serviceaccount:development:api", readable),
+        ("system:serviceaccount:development:worker", readable),
+    ]
