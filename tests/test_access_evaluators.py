@@ -148,7 +148,8 @@ def test_vault_matrix_joins_roles_to_their_policies_for_both_logins() -> None:
     readable = secret_paths(settings)[0]
     resources = [
         {"type": "vault:index/policy:Policy", "inputs": {"name": "one", "policy": f'path "kv/data/{readable}" {{ capabilities = ["read"] }}'}},
-        {"type": "vault:index/policy:Policy", "inputs": {"name": "creds", "policy": 'path "database/creds/development-api" { capabilities = ["read"] }'}},
+        {"type": "vault:index/policy:Policy",
+         "inputs": {"name": "creds", "policy": 'path "database/creds/development-api" { capabilities = ["read"] }'}},
         {"type": "vault:kubernetes/authBackendRole:AuthBackendRole", "inputs": {
             "roleName": "reader", "boundServiceAccountNamespaces": ["development"], "boundServiceAccountNames": ["api", "worker"],
             "tokenPolicies": ["one", "not-registered"]}},
