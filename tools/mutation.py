@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 import cosmic_ray.plugins
-from cosmic_ray.commands.init import _all_work_items
+from cosmic_ray.ast import ast_nodes, get_ast_from_path
 from cosmic_ray.mutating import mutate_and_test
 from cosmic_ray.operators.operator import Example, Operator
 from cosmic_ray.testing import run_tests
-from cosmic_ray.work_item import TestOutcome, WorkerOutcome
+from cosmic_ray.work_item import MutationSpec, TestOutcome, WorkerOutcome
 from parso.python import tree
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -168,21 +168,26 @@ def operator_names() -> list[str]:
     return [*names, "platform/StringLiteral"]
 
 
+def mutation_specs(module: str, root: Path = ROOT) -> list[MutationSpec]:
+    """Every mutation of ``module`` by the selected operators (as cosmic-ray's ``init`` numbers them)."""
+    module_ast = get_ast_from_path(root / module)
+    specs = []
+    for name in operator_names():
+        operator = cosmic_ray.plugins.get_operator(name)()
+        positions = (pos for node in ast_nodes(module_ast) for pos in operator.mutation_positions(node))
+        for occurrence, (start, end) in enumerate(positions):
+            specs.append(MutationSpec(module_path=Path(module), operator_name=name, operator_args={},
+                                      occurrence=occurrence, start_pos=start, end_pos=end))
+    return specs
+
+
 def mutants_of(module: str, root: Path = ROOT) -> list[Mutant]:
     """Every mutant of ``module`` by the selected operators, in source order."""
-    wanted = set(operator_names())
     lines = (root / module).read_text().splitlines()
-    found = []
-    cwd = os.getcwd()
-    os.chdir(root)
-    try:
-        for item in _all_work_items([Path(module)], {}):
-            spec = item.mutations[0]
-            if spec.operator_name in wanted:
-                row = spec.start_pos[0]
-                found.append(Mutant(module, spec.operator_name, spec.occurrence, row, lines[row - 1].strip()))
-    finally:
-        os.chdir(cwd)
+    found = [
+        Mutant(module, spec.operator_name, spec.occurrence, spec.start_pos[0], lines[spec.start_pos[0] - 1].strip())
+        for spec in mutation_specs(module, root)
+    ]
     return sorted(found, key=lambda m: (m.line, m.operator, m.occurrence))
 
 
@@ -228,8 +233,7 @@ def run_module(module: str, timeout: float) -> ModuleResult:
     outcome, output = _in_dir(workdir, lambda: run_tests(command, timeout))
     if outcome != TestOutcome.SURVIVED:
         raise BaselineError(f"{module}: its tests fail without any mutation:\n{output[-3000:]}")
-    items = _in_dir(workdir, lambda: list(_all_work_items([Path(module)], {})))
-    specs = {(i.mutations[0].operator_name, i.mutations[0].occurrence): i.mutations[0] for i in items}
+    specs = {(spec.operator_name, spec.occurrence): spec for spec in mutation_specs(module, workdir)}
     for mutant in mutants_of(module, workdir):
         if (mutant.operator, mutant.source) in known:
             mutant.outcome, mutant.reason = "equivalent", known[(mutant.operator, mutant.source)]
