@@ -15,6 +15,7 @@ around its text, which is what an Effect, an action or a condition operator mist
     python -m tools.mutation                     # every module, 2 at a time
     python -m tools.mutation components/irsa.py  # just these modules
     python -m tools.mutation --list components/irsa.py   # the mutants, without running them
+    python -m tools.mutation --survivors components/irsa.py   # after adding tests: rerun only the last survivors
 
 Exit code: 0 every module at or above its ``min_score``, 1 otherwise, 2 usage error.
 """
@@ -220,7 +221,8 @@ class BaselineError(RuntimeError):
     """The module's tests fail before any mutation: every mutant would count as killed."""
 
 
-def run_module(module: str, timeout: float) -> ModuleResult:
+def run_module(module: str, timeout: float, previous: dict[tuple[str, int, str], str] | None = None) -> ModuleResult:
+    """Mutate ``module`` in a copy; with ``previous`` (the last run's outcomes), run only what was not killed."""
     workdir = _copy_repo(module)
     config = load_config(workdir / "tools" / "mutation.toml")  # the copy's, so tests and selection agree
     entry = config["modules"][module]
@@ -237,6 +239,11 @@ def run_module(module: str, timeout: float) -> ModuleResult:
     for mutant in mutants_of(module, workdir):
         if (mutant.operator, mutant.source) in known:
             mutant.outcome, mutant.reason = "equivalent", known[(mutant.operator, mutant.source)]
+            result.mutants.append(mutant)
+            continue
+        before = (previous or {}).get((mutant.operator, mutant.occurrence, mutant.source))
+        if before in ("killed", "no-mutation"):
+            mutant.outcome = before
             result.mutants.append(mutant)
             continue
         spec = specs[(mutant.operator, mutant.occurrence)]
@@ -284,6 +291,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="modules mutated side by side (default 2)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a mutant's tests count as hung (killed)")
     parser.add_argument("--list", action="store_true", help="list the mutants, do not run them")
+    parser.add_argument("--survivors", action="store_true",
+                        help="rerun only the mutants the last run did not kill (after adding tests); the others keep their outcome")
     args = parser.parse_args(argv)
     config = load_config()
     unknown = [m for m in args.modules if m not in config["modules"]]
@@ -300,7 +309,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         # cosmic-ray resolves paths against the working directory, which is per process: each
         # module runs in a child process of its own.
-        results = list(pool.map(lambda m: _run_child(m, args.timeout), modules))
+        results = list(pool.map(lambda m: _run_child(m, args.timeout, args.survivors), modules))
     failed = False
     for module, data in zip(modules, results, strict=True):
         if data.get("failed"):
@@ -313,13 +322,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 1 if failed else 0
 
 
-def _run_child(module: str, timeout: float) -> dict[str, Any]:
+def _run_child(module: str, timeout: float, survivors: bool) -> dict[str, Any]:
     out = BUILD / (module.replace("/", "_").removesuffix(".py") + ".json")
-    out.unlink(missing_ok=True)
+    if not survivors:
+        out.unlink(missing_ok=True)
     done = subprocess.run(
-        [sys.executable, "-m", "tools.mutation", "--one", module, "--out", str(out), "--timeout", str(timeout)], cwd=ROOT
+        [sys.executable, "-m", "tools.mutation", "--one", module, "--out", str(out), "--timeout", str(timeout),
+         *(["--survivors"] if survivors else [])],
+        cwd=ROOT,
     )
-    if done.returncode != 0:
+    if done.returncode != 0 or not out.exists():
         return {"seconds": 0.0, "mutants": [], "failed": True}
     data: dict[str, Any] = json.loads(out.read_text())
     return data
@@ -330,13 +342,18 @@ def _one(argv: Sequence[str]) -> int:
     parser.add_argument("--one", required=True)
     parser.add_argument("--out", required=True)
     parser.add_argument("--timeout", type=float, required=True)
+    parser.add_argument("--survivors", action="store_true")
     args = parser.parse_args(argv)
+    out = Path(args.out)
+    previous = None
+    if args.survivors and out.exists():
+        previous = {(m["operator"], m["occurrence"], m["source"]): m["outcome"] for m in json.loads(out.read_text())["mutants"]}
     try:
-        result = run_module(args.one, args.timeout)
+        result = run_module(args.one, args.timeout, previous)
     except BaselineError as failed:
         print(failed, file=sys.stderr)
         return 1
-    Path(args.out).write_text(json.dumps({"seconds": result.seconds, "mutants": [vars(m) for m in result.mutants]}, indent=1))
+    out.write_text(json.dumps({"seconds": result.seconds, "mutants": [vars(m) for m in result.mutants]}, indent=1))
     return 0
 
 
