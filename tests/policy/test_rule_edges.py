@@ -9,6 +9,8 @@ import json
 
 import pytest
 
+from tests.policy.conftest import _pem_key
+
 ROLE = "aws:iam/role:Role"
 ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
 ISSUER = "oidc.eks.eu-west-1.amazonaws.com/id/EXAMPLED539D4633E53DE1B71EXAMPLE"
@@ -139,3 +141,40 @@ def test_a_config_map_patch_is_checked_for_literal_secrets(f) -> None:
     patch = f.view("kubernetes:core/v1:ConfigMapPatch", {"metadata": {"name": "c", "namespace": "development"},
                                                         "data": {"password": LITERAL}})
     assert f.check("no-plaintext-secret-values", patch) == ["data.password secret-like key 'password' holds a literal value."]
+
+
+@pytest.mark.parametrize("type_", ["aws:iam/policy:Policy", "aws:iam/rolePolicy:RolePolicy",
+                                   "aws:iam/userPolicy:UserPolicy", "aws:iam/groupPolicy:GroupPolicy"])
+def test_every_kind_of_identity_policy_is_checked(f, type_: str) -> None:
+    doc = f.policy({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(type_, {"policy": doc})) == [
+        "policy Statement[0] allows ['secretsmanager:GetSecretValue'] on ['*']."]
+
+
+@pytest.mark.parametrize("type_", ["aws:iam/rolePolicyAttachment:RolePolicyAttachment",
+                                   "aws:iam/userPolicyAttachment:UserPolicyAttachment",
+                                   "aws:iam/groupPolicyAttachment:GroupPolicyAttachment",
+                                   "aws:iam/policyAttachment:PolicyAttachment"])
+def test_every_kind_of_attachment_of_an_admin_managed_policy_is_flagged(f, type_: str) -> None:
+    view = f.view(type_, {"policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+    assert f.check("iam-no-wildcard-actions", view) == [
+        "attaches the AWS-managed policy AdministratorAccess, which grants whole-service wildcards."]
+
+
+
+
+@pytest.mark.parametrize(("type_", "field"), [
+    ("aws:secretsmanager/secretVersion:SecretVersion", "secretString"),
+    ("aws:secretsmanager/secretVersion:SecretVersion", "secretBinary"),
+    ("aws:secretsmanager/secretVersion:SecretVersion", "secretStringWo"),
+    ("vault:kv/secretV2:SecretV2", "dataJson"),
+    ("vault:kv/secretV2:SecretV2", "dataJsonWo"),
+    ("vault:kv/secret:Secret", "dataJson"),
+    ("vault:generic/secret:Secret", "dataJson"),
+    ("vault:generic/secret:Secret", "dataJsonWo"),
+])
+def test_secret_material_is_allowed_only_in_the_fields_built_to_carry_it(f, type_: str, field: str) -> None:
+    pem = _pem_key()  # generated per run: no key committed
+    assert f.check("no-secret-material-in-inputs", f.view(type_, {field: pem})) == []
+    found = f.check("no-secret-material-in-inputs", f.view(type_, {"description": pem}))
+    assert len(found) == 1 and found[0].startswith("description contains a ")
