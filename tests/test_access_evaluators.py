@@ -88,6 +88,14 @@ def test_matrix_reads_every_document_of_the_plan() -> None:
     assert [c.allowed for c in denied] == [False]
 
 
+def test_matrix_goes_on_past_a_role_without_a_web_identity_trust() -> None:
+    ec2_trust = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"Service": "ec2.amazonaws.com"}}]}
+    ec2_role = {"type": "aws:iam/role:Role", "inputs": {"name": "node", "assumeRolePolicy": json.dumps(ec2_trust)}}
+    cells = aws_access_matrix([ec2_role, *_resources(trust=TRUST, secret_policy=None)])
+    assert [(c.via, c.allowed) for c in cells] == [(READER.rsplit("/", 1)[1], True)]
+
+
 def test_matrix_skips_roles_without_a_web_identity_trust_and_plans_without_secrets() -> None:
     ec2 = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
            "Principal": {"Service": "ec2.amazonaws.com"}}]}

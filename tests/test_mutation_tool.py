@@ -32,6 +32,6 @@ def test_every_module_its_tests_and_its_equivalents_exist(module: str) -> None:
     assert (ROOT / module).is_file()
     for test in CONFIG["modules"][module]["tests"]:
         assert (ROOT / test.split("::")[0]).is_file(), test
-    mutants = {(m.operator, m.source) for m in mutants_of(module)}
+    mutants = {(m.operator, m.source, nth) for m in mutants_of(module) for nth in (m.nth, None)}
     stale = [key for key in equivalents(CONFIG, module) if key not in mutants]
     assert stale == [], f"equivalent mutants in tools/mutation.toml that {module} no longer has: {stale}"

@@ -138,6 +138,7 @@ class Mutant:
     occurrence: int
     line: int
     source: str
+    nth: int = 0  # among this operator's mutants on this line, in column order
     outcome: str = ""
     diff: str = ""
     reason: str = ""
@@ -185,17 +186,23 @@ def mutation_specs(module: str, root: Path = ROOT) -> list[MutationSpec]:
 def mutants_of(module: str, root: Path = ROOT) -> list[Mutant]:
     """Every mutant of ``module`` by the selected operators, in source order."""
     lines = (root / module).read_text().splitlines()
-    found = [
-        Mutant(module, spec.operator_name, spec.occurrence, spec.start_pos[0], lines[spec.start_pos[0] - 1].strip())
-        for spec in mutation_specs(module, root)
-    ]
+    found = []
+    seen: dict[tuple[str, int], int] = {}
+    for spec in sorted(mutation_specs(module, root), key=lambda spec: (spec.start_pos, spec.operator_name)):
+        row = spec.start_pos[0]
+        nth = seen[(spec.operator_name, row)] = seen.get((spec.operator_name, row), -1) + 1
+        found.append(Mutant(module, spec.operator_name, spec.occurrence, row, lines[row - 1].strip(), nth))
     return sorted(found, key=lambda m: (m.line, m.operator, m.occurrence))
 
 
-def equivalents(config: dict[str, Any], module: str) -> dict[tuple[str, str], str]:
-    """(operator, stripped source line) -> why that mutant cannot change behaviour."""
+def equivalents(config: dict[str, Any], module: str) -> dict[tuple[str, str, int | None], str]:
+    """(operator, stripped source line, nth or None for all on the line) -> why that mutant cannot change behaviour."""
     entries = config["modules"][module].get("equivalent", [])
-    return {(e["operator"], e["line"].strip()): e["reason"] for e in entries}
+    return {(e["operator"], e["line"].strip(), e.get("nth")): e["reason"] for e in entries}
+
+
+def _equivalent(known: dict[tuple[str, str, int | None], str], mutant: Mutant) -> str | None:
+    return known.get((mutant.operator, mutant.source, mutant.nth)) or known.get((mutant.operator, mutant.source, None))
 
 
 def _copy_repo(module: str) -> Path:
@@ -221,8 +228,13 @@ class BaselineError(RuntimeError):
     """The module's tests fail before any mutation: every mutant would count as killed."""
 
 
-def run_module(module: str, timeout: float, previous: dict[tuple[str, int, str], str] | None = None) -> ModuleResult:
-    """Mutate ``module`` in a copy; with ``previous`` (the last run's outcomes), run only what was not killed."""
+def run_module(
+    module: str, timeout: float, previous: dict[tuple[str, int, str], str] | None = None, out: Path | None = None
+) -> ModuleResult:
+    """Mutate ``module`` in a copy; with ``previous`` (the last run's outcomes), run only what was not killed.
+
+    With ``out``, the result so far is written after every mutant, so a run cut short still reports.
+    """
     workdir = _copy_repo(module)
     config = load_config(workdir / "tools" / "mutation.toml")  # the copy's, so tests and selection agree
     entry = config["modules"][module]
@@ -237,8 +249,9 @@ def run_module(module: str, timeout: float, previous: dict[tuple[str, int, str],
         raise BaselineError(f"{module}: its tests fail without any mutation:\n{output[-3000:]}")
     specs = {(spec.operator_name, spec.occurrence): spec for spec in mutation_specs(module, workdir)}
     for mutant in mutants_of(module, workdir):
-        if (mutant.operator, mutant.source) in known:
-            mutant.outcome, mutant.reason = "equivalent", known[(mutant.operator, mutant.source)]
+        reason = _equivalent(known, mutant)
+        if reason:
+            mutant.outcome, mutant.reason = "equivalent", reason
             result.mutants.append(mutant)
             continue
         before = (previous or {}).get((mutant.operator, mutant.occurrence, mutant.source))
@@ -260,6 +273,9 @@ def run_module(module: str, timeout: float, previous: dict[tuple[str, int, str],
             mutant.diff += "\n" + (work.output or "")[-2000:]
         result.mutants.append(mutant)
         print(f"{module}: {len(result.mutants)} {mutant.outcome} line {mutant.line} {mutant.operator}", file=sys.stderr, flush=True)
+        if out is not None:
+            result.seconds = time.monotonic() - started
+            _write(out, result)
     result.seconds = time.monotonic() - started
     return result
 
@@ -281,7 +297,7 @@ def report(result: ModuleResult) -> str:
         f"({result.score:.1f}%), {result.count('equivalent')} equivalent, {result.count('error')} errors, "
         f"{len(result.mutants)} mutants, {result.seconds:.0f} s"
     )
-    lines = [head] + [f"  {m.outcome}: line {m.line} {m.operator}#{m.occurrence}: {m.source}" for m in survivors]
+    lines = [head] + [f"  {m.outcome}: line {m.line} {m.operator} nth={m.nth}: {m.source}" for m in survivors]
     return "\n".join(lines)
 
 
@@ -291,6 +307,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2, help="modules mutated side by side (default 2)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds before a mutant's tests count as hung (killed)")
     parser.add_argument("--list", action="store_true", help="list the mutants, do not run them")
+    parser.add_argument("--report", action="store_true", help="print the last run's results (build/mutation/*.json), run nothing")
     parser.add_argument("--survivors", action="store_true",
                         help="rerun only the mutants the last run did not kill (after adding tests); the others keep their outcome")
     args = parser.parse_args(argv)
@@ -303,13 +320,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.list:
         for module in modules:
             for m in mutants_of(module):
-                print(f"{module}:{m.line} {m.operator}#{m.occurrence}: {m.source}")
+                print(f"{module}:{m.line} {m.operator} nth={m.nth}: {m.source}")
         return 0
+    if args.report:
+        return _print_results(config, modules, [_last(m) for m in modules])
     BUILD.mkdir(parents=True, exist_ok=True)
     with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
         # cosmic-ray resolves paths against the working directory, which is per process: each
         # module runs in a child process of its own.
         results = list(pool.map(lambda m: _run_child(m, args.timeout, args.survivors), modules))
+    return _print_results(config, modules, results)
+
+
+def _last(module: str) -> dict[str, Any]:
+    out = BUILD / (module.replace("/", "_").removesuffix(".py") + ".json")
+    return json.loads(out.read_text()) if out.exists() else {"seconds": 0.0, "mutants": [], "failed": True}
+
+
+def _print_results(config: dict[str, Any], modules: Sequence[str], results: Sequence[dict[str, Any]]) -> int:
     failed = False
     for module, data in zip(modules, results, strict=True):
         if data.get("failed"):
@@ -317,7 +345,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             failed = True
             continue
         result = ModuleResult(module, [Mutant(**m) for m in data["mutants"]], data["seconds"])
-        print(report(result))
+        print(report(result) + ("" if data.get("complete", True) else "\n  (cut short: only the mutants above were run)"))
         failed |= result.score < config["modules"][module].get("min_score", 90.0)
     return 1 if failed else 0
 
@@ -349,12 +377,17 @@ def _one(argv: Sequence[str]) -> int:
     if args.survivors and out.exists():
         previous = {(m["operator"], m["occurrence"], m["source"]): m["outcome"] for m in json.loads(out.read_text())["mutants"]}
     try:
-        result = run_module(args.one, args.timeout, previous)
+        result = run_module(args.one, args.timeout, previous, out)
     except BaselineError as failed:
         print(failed, file=sys.stderr)
         return 1
-    out.write_text(json.dumps({"seconds": result.seconds, "mutants": [vars(m) for m in result.mutants]}, indent=1))
+    _write(out, result, complete=True)
     return 0
+
+
+def _write(out: Path, result: ModuleResult, complete: bool = False) -> None:
+    data = {"seconds": result.seconds, "complete": complete, "mutants": [vars(m) for m in result.mutants]}
+    out.write_text(json.dumps(data, indent=1))
 
 
 if __name__ == "__main__":
