@@ -82,8 +82,8 @@ def _resources(*, trust: dict[str, Any], secret_policy: dict[str, Any] | None) -
 
 def test_matrix_reads_every_document_of_the_plan() -> None:
     cells = aws_access_matrix(_resources(trust=TRUST, secret_policy=_deny_all_but(READER)))
-    assert [(c.principal, c.via, c.path, c.allowed) for c in cells] == [
-        ("system:serviceaccount:external-secrets:eso-development-aws", READER.rsplit("/", 1)[1], "development/api/db", True)]
+    assert [(c.backend, c.principal, c.via, c.path, c.allowed) for c in cells] == [
+        ("aws", "system:serviceaccount:external-secrets:eso-development-aws", READER.rsplit("/", 1)[1], "development/api/db", True)]
     denied = aws_access_matrix(_resources(trust=TRUST, secret_policy=_deny_all_but(OTHER)))
     assert [c.allowed for c in denied] == [False]
 
