@@ -176,3 +176,22 @@ def test_vault_matrix_joins_roles_to_their_policies_for_both_logins() -> None:
         ("system:serviceaccount:development:api", readable),
         ("system:serviceaccount:development:worker", readable),
     ]
+
+
+@pytest.mark.parametrize(("text", "expected"), [('"kv/a"', "kv/a"), ("kv/a", "kv/a"), ('""', ""), ('"', '"'), ('"a', '"a'), ('a"', 'a"')])
+def test_unquote_removes_one_pair_of_surrounding_quotes_only(text: str, expected: str) -> None:
+    from planner.vault_access import _unquote
+
+    assert _unquote(text) == expected
+
+
+def test_a_trailing_glob_after_a_slash_does_not_reach_a_sibling_prefix() -> None:
+    rules = [{"kv/data/a/*": frozenset({"read"})}]
+    assert allowed_capabilities(rules, "kv/data/a/b") == frozenset({"read"})
+    assert allowed_capabilities(rules, "kv/data/ab") == frozenset()
+
+
+def test_a_wildcard_in_the_first_segment_ranks_lowest() -> None:
+    """``+/data/x`` has its first wildcard at index 0, earlier than ``kv/+/x``'s: it loses."""
+    policies = [{"+/data/x": frozenset({"deny"})}, {"kv/+/x": frozenset({"read"})}]
+    assert allowed_capabilities(policies, "kv/data/x") == frozenset({"read"})
