@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from components.external_secrets.stores import (
     StoreSpec,
     cluster_secret_store,
@@ -39,3 +41,20 @@ def test_store_accounts_and_stores_carry_scope_and_backend_labels() -> None:
     assert service_account_manifest(spec, "arn:aws:iam::111111111111:role/r")["metadata"]["labels"] == expected
     assert cluster_secret_store(spec, region="eu-west-1")["metadata"]["labels"] == expected
     assert spec.principal == "system:serviceaccount:external-secrets:eso-staging-aws"
+
+
+def test_store_builders_refuse_with_the_exact_reason() -> None:
+    from components.external_secrets.stores import VaultEndpoint
+
+    def reason(call: Any) -> str:
+        try:
+            call()
+        except ValueError as refused:
+            return str(refused)
+        raise AssertionError("not refused")
+
+    assert reason(lambda: VaultEndpoint(server="http://vault.vault.svc:8200", ca_config_map="vault-ca")) == (
+        "the Vault server of a secret store must be an https:// address")
+    assert reason(lambda: cluster_secret_store(StoreSpec("staging", "vault"), region="eu-west-1")) == (
+        "the Vault store staging-vault needs the Vault endpoint")
+    assert reason(lambda: service_account_manifest(StoreSpec("staging", "aws"))) == "the AWS store staging-aws needs its IRSA role ARN"
