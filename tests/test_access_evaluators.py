@@ -195,3 +195,12 @@ def test_a_wildcard_in_the_first_segment_ranks_lowest() -> None:
     """``+/data/x`` has its first wildcard at index 0, earlier than ``kv/+/x``'s: it loses."""
     policies = [{"+/data/x": frozenset({"deny"})}, {"kv/+/x": frozenset({"read"})}]
     assert allowed_capabilities(policies, "kv/data/x") == frozenset({"read"})
+
+
+@pytest.mark.parametrize(("winner", "loser", "request_path"), [
+    ("kv/data/+/c/d", "kv/data/+/c/d*", "kv/data/a/c/d"),        # the trailing glob loses though longer
+    ("kv/data/+/b/c*", "kv/data/+/+/cd*", "kv/data/a/b/cde"),    # the extra + loses though longer
+    ("kv/data/a/b*", "kv/data/+/b", "kv/data/a/b"),              # a later * beats an earlier +
+])
+def test_vault_priority_rules_beat_the_length_rule(winner: str, loser: str, request_path: str) -> None:
+    assert allowed_capabilities([{loser: frozenset({"deny"})}, {winner: frozenset({"read"})}], request_path) == frozenset({"read"})

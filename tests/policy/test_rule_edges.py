@@ -178,3 +178,46 @@ def test_secret_material_is_allowed_only_in_the_fields_built_to_carry_it(f, type
     assert f.check("no-secret-material-in-inputs", f.view(type_, {field: pem})) == []
     found = f.check("no-secret-material-in-inputs", f.view(type_, {"description": pem}))
     assert len(found) == 1 and found[0].startswith("description contains a ")
+
+
+def test_every_statement_is_checked_past_denies_and_scoped_ones(f) -> None:
+    doc = f.policy({"Effect": "Deny", "Action": "*", "Resource": "*"},
+                   {"Effect": "Allow", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"},
+                   {"Effect": "Allow", "Action": "iam:*", "Resource": "*"})
+    assert f.check("iam-no-wildcard-actions", f.view(ROLE_POLICY, {"policy": doc})) == [
+        "policy Statement[2] allows wildcard actions ['iam:*']."]
+
+
+def test_the_key_admin_statement_may_hold_both_star_and_kms_star(f) -> None:
+    admin = {"Sid": "KeyAdministration", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:role/platform-admin"},
+             "Action": ["*", "kms:*"], "Resource": "*"}
+    assert f.check("iam-no-wildcard-actions", f.view("aws:kms/key:Key", {"policy": f.policy(admin)})) == []
+
+
+def test_managed_policy_list_with_an_unknown_entry_still_flags_the_admin_policy(f) -> None:
+    view = f.view(ROLE, {"assumeRolePolicy": f.trust(),
+                         "managedPolicyArns": [None, "arn:aws:iam::aws:policy/AdministratorAccess"]})
+    assert f.check("iam-no-wildcard-actions", view) == [
+        "attaches the AWS-managed policy AdministratorAccess, which grants whole-service wildcards."]
+
+
+def test_argo_helm_sources_are_searched_in_every_shape(f) -> None:
+    """parameters, valuesObject, values as YAML text, as a mapping, as non-YAML text, and as a secret Output."""
+    def app(helm: dict) -> object:
+        return f.view("kubernetes:argoproj.io/v1alpha1:Application", {
+            "apiVersion": "argoproj.io/v1alpha1", "kind": "Application", "metadata": {"name": "a", "namespace": "argocd"},
+            "spec": {"project": "development", "sources": [{"repoURL": "https://git.example.com/x.git", "helm": helm}]}})
+
+    rule = "no-plaintext-secret-values"
+    assert f.check(rule, app({"parameters": [{"name": "db.password", "value": LITERAL}]})) == [
+        "spec.sources[0].helm.parameters[0].value secret-like key 'db.password' holds a literal value."]
+    assert f.check(rule, app({"valuesObject": {"password": LITERAL}})) == [
+        "spec.sources[0].helm.valuesObject.password secret-like key 'password' holds a literal value."]
+    assert f.check(rule, app({"values": f"db:\n  password: {LITERAL}\n"})) == [
+        "spec.sources[0].helm.values (YAML) db.password secret-like key 'password' holds a literal value."]
+    assert f.check(rule, app({"values": {"password": LITERAL}})) == [
+        "spec.sources[0].helm.values.password secret-like key 'password' holds a literal value."]
+    assert f.check(rule, app({"values": "[secret]"})) == ["spec.sources[0].helm.values holds a value the program marks secret."]
+    assert f.check(rule, app({"values": f"{{{{ template }}}}\npassword={LITERAL}\n"})) == [
+        "spec.sources[0].helm.values line sets secret-like key 'password' to a literal value."]
+    assert f.check(rule, app({"values": "db:\n  passwordSecretRef: app-secrets\n"})) == []
