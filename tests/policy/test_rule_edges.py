@@ -221,3 +221,35 @@ def test_argo_helm_sources_are_searched_in_every_shape(f) -> None:
     assert f.check(rule, app({"values": f"{{{{ template }}}}\npassword={LITERAL}\n"})) == [
         "spec.sources[0].helm.values line sets secret-like key 'password' to a literal value."]
     assert f.check(rule, app({"values": "db:\n  passwordSecretRef: app-secrets\n"})) == []
+
+
+def test_sensitive_rule_reads_a_roles_inline_policies_after_its_trust(f) -> None:
+    inline = [{"name": "x", "policy": f.policy({"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": "*"})}]
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE, {"assumeRolePolicy": f.trust(), "inlinePolicies": inline})) == [
+        "inlinePolicies[0].policy Statement[0] allows ['secretsmanager:GetSecretValue'] on ['*']."]
+
+
+def test_sensitive_rule_checks_statements_after_a_deny(f) -> None:
+    doc = f.policy({"Effect": "Deny", "Action": "kms:Decrypt", "Resource": "*"},
+                   {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == [
+        "policy Statement[1] allows ['kms:Decrypt'] on ['*']."]
+
+
+def test_not_action_excluding_only_the_sensitive_services_is_not_flagged(f) -> None:
+    doc = f.policy({"Effect": "Allow", "NotAction": ["secretsmanager:*", "kms:*"], "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == []
+
+
+@pytest.mark.parametrize(("args", "expected"), [
+    ([1, "[secret]"], ["args[1] passes a value the program marks secret on the command line."]),
+    (["[secret]", f"--password={LITERAL}"], ["args[0] passes a value the program marks secret on the command line.",
+                                             "args[1] passes secret-like flag '--password' a literal value."]),
+    (["serve", "--password", LITERAL], ["args[1] passes secret-like flag '--password' a literal value."]),
+    (["serve", "--password"], []),
+    (["--password", "--verbose"], []),
+    (["--password", 7], []),
+])
+def test_container_arguments_edges(f, args: list, expected: list[str]) -> None:
+    found = f.check("env-secrets-from-refs", _deployment(f, args=args))
+    assert found == [f"spec.template.spec.containers[0].{line}" for line in expected]
