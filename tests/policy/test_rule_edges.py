@@ -253,3 +253,38 @@ def test_not_action_excluding_only_the_sensitive_services_is_not_flagged(f) -> N
 def test_container_arguments_edges(f, args: list, expected: list[str]) -> None:
     found = f.check("env-secrets-from-refs", _deployment(f, args=args))
     assert found == [f"spec.template.spec.containers[0].{line}" for line in expected]
+
+
+def test_sensitive_rule_checks_statements_after_a_harmless_one(f) -> None:
+    doc = f.policy({"Effect": "Allow", "Action": "s3:ListAllMyBuckets", "Resource": "*"},
+                   {"Effect": "Allow", "Action": "kms:Decrypt", "Resource": "*"})
+    assert f.check("iam-no-sensitive-actions-on-all-resources", f.view(ROLE_POLICY, {"policy": doc})) == [
+        "policy Statement[1] allows ['kms:Decrypt'] on ['*']."]
+
+
+def test_irsa_rule_checks_web_identity_statements_after_another_trust(f) -> None:
+    doc = json.loads(f.trust(sub="system:serviceaccount:external-secrets:*"))
+    doc["Statement"].insert(0, {"Effect": "Allow", "Principal": {"Service": "ec2.amazonaws.com"}, "Action": "sts:AssumeRole"})
+    assert f.check("irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc})) == [
+        "assumeRolePolicy Statement[1] sub value is not one exact system:serviceaccount:<namespace>:<name> subject."]
+
+
+@pytest.mark.parametrize("bad", [123, "system:serviceaccount:External:eso", "system:serviceaccount:external-secrets:*"])
+def test_irsa_subjects_that_are_not_one_exact_service_account_are_flagged_after_unknown_ones(f, bad) -> None:
+    doc = f.trust(sub=["[unknown]", bad])
+    assert f.check("irsa-trust-scoped", f.view(ROLE, {"assumeRolePolicy": doc})) == [
+        "assumeRolePolicy Statement[0] sub value is not one exact system:serviceaccount:<namespace>:<name> subject."]
+
+
+def test_env_rule_checks_variables_after_a_reference(f) -> None:
+    env = [{"name": "A", "valueFrom": {"secretKeyRef": {"name": "s", "key": "k"}}}, {"name": "DB_PASSWORD", "value": LITERAL}]
+    assert f.check("env-secrets-from-refs", _deployment(f, env=env)) == [
+        "spec.template.spec.containers[0].env[1].value (env DB_PASSWORD) is a literal value for a secret-like variable."]
+
+
+@pytest.mark.parametrize("field", ["data", "stringData"])
+def test_the_allow_listed_tls_secret_holds_only_a_tls_pair(f, field: str) -> None:
+    secret = f.view("kubernetes:core/v1:Secret", {"metadata": {"name": "vault-tls", "namespace": "vault"}, "type": "kubernetes.io/tls",
+                                                  field: {"tls.crt": "c", "tls.key": "k", "ca.crt": "a", "password": "p"}})
+    assert f.check("no-unmanaged-kubernetes-secrets", secret) == [
+        f"Secret vault/vault-tls {field} has keys ['password'] besides a TLS pair; keep other secrets out of it."]
