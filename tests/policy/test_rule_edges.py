@@ -288,3 +288,11 @@ def test_the_allow_listed_tls_secret_holds_only_a_tls_pair(f, field: str) -> Non
                                                   field: {"tls.crt": "c", "tls.key": "k", "ca.crt": "a", "password": "p"}})
     assert f.check("no-unmanaged-kubernetes-secrets", secret) == [
         f"Secret vault/vault-tls {field} has keys ['password'] besides a TLS pair; keep other secrets out of it."]
+
+
+def test_kv_environments_reads_every_path_past_the_ones_it_skips() -> None:
+    from policies.rules.least_privilege import kv_environments
+
+    paths = [("sys/health", ["read"]), ("kv/config", ["read"]), ("kv/data", ["read"]), ("kv/data/*", ["read"]),
+             ("kv/data/development/api/*", ["read"]), ("kv/metadata/staging/api", ["list"])]
+    assert kv_environments(paths, "kv") == ({"development", "staging"}, ["kv/data", "kv/data/*"])
