@@ -10,7 +10,7 @@ POLICY_CONFIG ?=
 # checkov pins boto3 and others exactly, against the program's pins: it gets its own virtualenv.
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: venv plan plans policy gitops bench test lint typecheck ci clean
+.PHONY: venv plan plans policy gitops bench test lint typecheck ci clean mutation
 .PHONY: ruff scan actionlint secrets-scan secrets-baseline checkov checkov-venv
 
 # First use: pip lists each package as it goes (a couple of minutes), instead of a silent wait.
@@ -92,6 +92,13 @@ checkov: venv checkov-venv
 
 typecheck: venv
 	$(PY) -m mypy
+
+## Mutation testing of the security builders (tools/mutation.toml; docs/mutation.md): a periodic run, not in `make ci`.
+## MODULES=components/irsa.py limits it; JOBS modules run side by side (2 cores: JOBS=2).
+MODULES ?=
+JOBS ?= 2
+mutation: venv
+	nice -n 19 $(PY) -m tools.mutation --jobs $(JOBS) $(MODULES)
 
 ci: test plans lint typecheck
 
