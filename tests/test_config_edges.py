@@ -8,8 +8,7 @@ from typing import Any
 import pytest
 
 from components.config import ConfigError, parse_stack_config
-from tests.conftest import secret_config, stack_config_objects
-from tests.test_config import _raw
+from tests.conftest import raw_with_secrets, stack_config_objects
 
 # --- Config: the survivors in stack.py and environments.py -------------------------------------
 
@@ -19,9 +18,9 @@ def _config_problems(edit: Any = None, **scalars: str) -> list[str]:
     config = stack_config_objects("dev")
     if edit is not None:
         edit(config)
-    values, keys = secret_config("dev")
+    raw, keys = raw_with_secrets(config)
     try:
-        parse_stack_config({**_raw(config), **values, **scalars}, "dev", keys)
+        parse_stack_config({**raw, **scalars}, "dev", keys)
     except ConfigError as caught:
         return [line.strip() for line in str(caught).splitlines() if line.startswith("  - ")]
     return []
