@@ -4,7 +4,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STACK ?= dev
 PHASE ?=
-PLAN_ARGS := --stack $(STACK) $(if $(PHASE),--phase $(PHASE))
+# What a user types on the command line reaches the recipes as environment variables, quoted by the
+# shell ("$$STACK"), never pasted into a command line: `make plan STACK='dev; rm -rf ~'` plans no stack.
+export STACK PHASE PLAN POLICY_CONFIG MODULES JOBS
 
 POLICY_CONFIG ?=
 # checkov pins boto3 and others exactly, against the program's pins: it gets its own virtualenv.
@@ -35,7 +37,7 @@ checkov-venv: $(CHECKOV_VENV)/.installed
 
 ## Render a stack offline into build/plan/<stack>/ (STACK=dev|prod, PHASE=1 for the first run).
 plan: venv
-	$(PY) -m planner $(PLAN_ARGS)
+	$(PY) -m planner --stack "$$STACK" $${PHASE:+--phase "$$PHASE"}
 
 PLANS_OUT ?= build/plan
 # `make lint` renders its own plans here for checkov, so build/plan/ keeps the ones you made.
@@ -49,7 +51,7 @@ plans: venv
 
 ## Run the policy pack offline over a plan (STACK=dev, or PLAN=<path to resources.json>).
 policy: venv
-	$(PY) -m policies.runner --plan $(or $(PLAN),build/plan/$(STACK)/resources.json) $(if $(POLICY_CONFIG),--config $(POLICY_CONFIG))
+	$(PY) -m policies.runner --plan "$${PLAN:-build/plan/$$STACK/resources.json}" $${POLICY_CONFIG:+--config "$$POLICY_CONFIG"}
 
 ## Write the apps' ExternalSecrets into gitops/apps/<app>/overlays/<env>/ from every stack file, scaffold a new app's base and overlays, and write .github/CODEOWNERS.
 gitops: venv
@@ -98,7 +100,7 @@ typecheck: venv
 MODULES ?=
 JOBS ?= 2
 mutation: venv
-	nice -n 19 $(PY) -m tools.mutation --jobs $(JOBS) $(MODULES)
+	nice -n 19 $(PY) -m tools.mutation --jobs "$$JOBS" $$MODULES
 
 ci: test plans lint typecheck
 
