@@ -15,7 +15,7 @@ PHASE_NOTES = {
         "the ApplicationSets wait for the bootstrap job. Phase 2 (`vaultPhase: 2`) adds Vault's own configuration "
         "through the `vault` provider (KV v2, audit devices, Kubernetes auth, policies and roles, including the "
         "snapshot job's `vault-snapshot` role), the Vault-backed secret stores, opens Vault's API to the ESO "
-        "controller, the snapshot job and the pods of apps with a Vault-backed secret, and resumes the snapshot CronJob."
+        "controller, the snapshot job and the pods of apps with `vaultAgent`, and resumes the snapshot CronJob."
     ),
     2: "Phase 2 (Vault answers): everything, including what needs a configured Vault (see docs/bootstrap.md).",
 }

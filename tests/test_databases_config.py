@@ -40,6 +40,12 @@ def _set(**changes: Any) -> Callable[[dict[str, Any]], None]:
     return lambda config: _db_app(config)[2].update(changes)
 
 
+def _without_vault_agent(config: dict[str, Any], **changes: Any) -> None:
+    env, i, database = _db_app(config)
+    config["platform:environments"][env]["apps"][i]["vaultAgent"] = False
+    database.update(changes)
+
+
 CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("literal admin password", lambda c: _db_app(c)[2]["admin"].update(password=SECRET_LOOKING),
      ".admin.password", "secret values never go in a config object"),
@@ -66,6 +72,8 @@ CASES: list[tuple[str, Callable[[dict[str, Any]], None], str, str]] = [
     ("database name with a dash", _set(name="payments-db"), ".name", "lowercase PostgreSQL name"),
     ("unknown delivery", _set(delivery="csi"), ".delivery", "use `eso`"),
     ("unknown engine", _set(engine="mysql"), ".engine", "use `postgresql`"),
+    # The injector's delivery needs the app's pods to reach Vault, which only `vaultAgent` apps' pods do.
+    ("agent delivery without vaultAgent", lambda c: _without_vault_agent(c, delivery="agent"), ".delivery", "set `vaultAgent: true` on the app"),
 ]
 
 

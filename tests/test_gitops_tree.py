@@ -473,16 +473,15 @@ def test_every_secret_a_workload_references_is_produced_by_the_generated_externa
 
 @pytest.mark.parametrize("d", DEPLOYED, ids=str)
 def test_vaults_phase_two_network_policy_admits_the_injected_pods(render: Render, d: Deployed) -> None:
-    """Vault admits, per environment, only labelled pods of apps with a Vault-backed secret: the injected ones are among them."""
+    """Vault admits, per environment, the labelled pods of the apps with `vaultAgent` (the injected ones) and no other app's."""
     settings = gitops.stack_settings(ROOT, d.stack)
     [vault] = [p for p in network_policies(NetworkInputs(vault_apps(settings), [], [], [])) if p["metadata"]["name"] == "vault-server"]
     peers = vault["spec"]["ingress"][0]["from"]
     for label, template in pod_templates(render(d)):
-        if not _injected(template):
-            continue
         labels = template["metadata"].get("labels", {})
-        assert any(p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": d.env}
-                   and p.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items() for p in peers), label
+        admitted = any(p.get("namespaceSelector", {}).get("matchLabels") == {"kubernetes.io/metadata.name": d.env}
+                       and p.get("podSelector", {}).get("matchLabels", {}).items() <= labels.items() for p in peers)
+        assert admitted is _injected(template) is d.app.vault_agent, (label, admitted, d.app.vault_agent)
 
 
 @pytest.mark.parametrize("d", DEPLOYED, ids=str)

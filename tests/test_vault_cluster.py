@@ -500,10 +500,16 @@ def test_phase_one_plan_admits_no_client_namespace_to_vault(recording: Callable[
     policy = rec.one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "vault-netpol-vault-server")["inputs"]["spec"]
     pods = [peer["podSelector"]["matchLabels"] for rule in policy["ingress"] for peer in rule["from"] if "podSelector" in peer]
     assert pods == [names.BOOTSTRAP_LABELS, names.SERVER_LABELS]
-    # Phase 2 opens it to the ESO controller and, per environment, the apps with a Vault-backed secret.
-    vault_backed = {env for env, cfg in stack_config_objects(stack)["platform:environments"].items()
-                    if any(s["backend"] == "vault" for app in cfg["apps"] for s in app.get("secrets", []))}
-    assert _api_ingress_namespaces(recording(stack)) == {"vault", "external-secrets", *vault_backed}
+    # Phase 2 opens it to the ESO controller and, per environment, the pods of the apps with `vaultAgent: true` only.
+    agents = {(env, app["name"]) for env, cfg in stack_config_objects(stack)["platform:environments"].items()
+              for app in cfg["apps"] if app.get("vaultAgent") is True}
+    assert agents, "the stack files declare an app reading Vault through the injector"
+    assert _api_ingress_namespaces(recording(stack)) == {"vault", "external-secrets", *(env for env, _ in agents)}
+    phase2 = recording(stack).one("kubernetes:networking.k8s.io/v1:NetworkPolicy", "vault-netpol-vault-server")["inputs"]["spec"]
+    peers = [peer for rule in phase2["ingress"] for peer in rule["from"] if "namespaceSelector" in peer]
+    tenant_pods = {(p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"], tuple(sorted(p["podSelector"]["matchLabels"].items())))
+                   for p in peers if p["namespaceSelector"]["matchLabels"]["kubernetes.io/metadata.name"] not in ("vault", "external-secrets")}
+    assert tenant_pods == {(env, (("app.kubernetes.io/name", app),)) for env, app in agents}
 
 
 @pytest.mark.parametrize(("stack", "phase"), [("dev", 1), ("dev", None), ("prod", 1), ("prod", None)])

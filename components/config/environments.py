@@ -51,6 +51,8 @@ class AppConfig(_Model):
     """Service type the app may use beyond `ClusterIP` (`NodePort` or `LoadBalancer`); admission refuses any other app's."""
     database: DatabaseConfig | None = None
     """A PostgreSQL database the app reaches with short-lived users Vault issues (docs/databases.md)."""
+    vault_agent: bool = False
+    """The app's pods read from Vault themselves, through the Vault Agent injector: only such apps' pods reach Vault's API."""
 
     @property
     def service_account_name(self) -> str:
@@ -139,6 +141,9 @@ def _app_issues(app_path: str, app: AppConfig) -> list[ConfigIssue]:
         issues.extend(_source_issues(spath, secret))
     if app.database is not None:
         issues.extend(database_issues(f"{app_path}.database", app.database))
+        if app.database.delivery == "agent" and not app.vault_agent:
+            issues.append(ConfigIssue(f"{app_path}.database.delivery", "is `agent`, but the app's pods may not reach Vault",
+                                      "set `vaultAgent: true` on the app (its pods then reach Vault's API), or deliver through `eso`"))
     return issues
 
 

@@ -6,10 +6,10 @@
   root token and the recovery keys). In phase 2 they also accept the ESO controller's pods
   (the only ESO pods that log in to Vault: the webhook, cert controller and anything else
   in ``external-secrets`` are not admitted), the snapshot job, and in each environment the
-  pods of the apps with a Vault-backed secret (label ``app.kubernetes.io/name: <app>``,
-  where the injected Vault Agents run); no other pod of an environment. A label is the
-  namespace owner's to set, so this narrows the reach, while Kubernetes auth (each role
-  bound to one service account) decides what a pod may read. 8201 (Raft, request
+  pods of the apps with ``vaultAgent`` (label ``app.kubernetes.io/name: <app>``, where the
+  injected Vault Agents run); no other pod of an environment. Admission holds an Application's
+  pods to its own app label (components/admission/), so this narrows the reach, while Kubernetes
+  auth (each role bound to one service account) decides what a pod may read. 8201 (Raft, request
   forwarding) is open between the servers only. They reach the API server on 443 (token reviews
   for Kubernetes auth, service registration labels), AWS on 443 (KMS unseal, STS for
   IRSA, IAM for AWS auth) and each other.
@@ -51,7 +51,7 @@ APP_LABEL = "app.kubernetes.io/name"  # the label the GitOps bases put on an app
 
 @dataclass(frozen=True)
 class NetworkInputs:
-    vault_apps: Mapping[str, Sequence[str]]  # environment -> apps whose pods log in to Vault (a Vault-backed secret)
+    vault_apps: Mapping[str, Sequence[str]]  # environment -> apps whose pods log in to Vault (`vaultAgent`)
     api_server_cidrs: Sequence[str]
     deployer_cidrs: Sequence[str]
     aws_endpoint_cidrs: Sequence[str]
@@ -65,11 +65,9 @@ def _cidrs(cidrs: Sequence[str]) -> tuple[Peer, ...]:
 
 
 def vault_apps(settings: StackConfig) -> dict[str, list[str]]:
-    """Per environment, the apps with a Vault-backed secret: the only tenant pods that reach Vault."""
-    return {
-        env: [app.name for app in cfg.apps if any(s.backend == "vault" for s in app.secrets)]
-        for env, cfg in settings.environments.items()
-    }
+    """Per environment, the apps whose pods read from Vault themselves (`vaultAgent`, the injector): the only tenant
+    pods that reach Vault. Every other app's values come through ESO, whose controller is Vault's client."""
+    return {env: [app.name for app in cfg.apps if app.vault_agent] for env, cfg in settings.environments.items()}
 
 
 def vault_client_peers(inputs: NetworkInputs) -> tuple[Peer, ...]:
