@@ -238,13 +238,13 @@ FILE_CASES: list[tuple[str, TextEdit, str, str]] = [
      "platform:aws.region", "YAML would keep the last and drop the first silently"),
     ("unquoted date", _sub(r"^(    revision: ).*$", r"\g<1>2026-11-01"),
      "platform:gitops.revision", "is an unquoted date"),
-    ("unquoted date as rotation keeper", _sub(r'^(\s+rotation: )"[^"]*"$', r"\g<1>2026-11-01"),
+    ("unquoted date as rotation keeper", _sub(r"""^(\s+rotation: )["']?[A-Za-z0-9._-]+["']?$""", r"\g<1>2026-11-01"),
      ".rotation", "is an unquoted date, which YAML reads as a date, not text. Fix: quote it"),
     ("unquoted version with a trailing zero", _sub(r"^(    kubernetesVersion: ).*$", r"\g<1>1.30"),
      "platform:cluster.kubernetesVersion", "`1.30` becomes 1.3"),
     ("unquoted version", _sub(r"^(    kubernetesVersion: ).*$", r"\g<1>1.33"),
      "platform:cluster.kubernetesVersion", "which YAML reads as a float"),
-    ("unquoted account id", _sub(r"^(    accountId: )\"([0-9]+)\"$", r"\g<1>\g<2>"),
+    ("unquoted account id", _sub(r"""^(    accountId: )["']([0-9]+)["']$""", r"\g<1>\g<2>"),
      "platform:aws.accountId", "must be text, but the stack file gives a number"),
     ("account id with a leading zero", _sub(r"^(    accountId: ).*$", r"\g<1>012345678901"),
      "platform:aws.accountId", "YAML 1.2 (the Pulumi CLI) reads as a number"),
@@ -272,9 +272,9 @@ FILE_CASES: list[tuple[str, TextEdit, str, str]] = [
      "aws:region", "is in the namespace `aws`, which this project does not read"),
     ("unknown pulumi key", _append("  pulumi:disable-default-provider:\n    - \"*\"\n"),
      "pulumi:disable-default-provider", "did you mean `disable-default-providers`?"),
-    ("default providers not disabled", _sub(r'^  pulumi:disable-default-providers:\n    - "\*"\n', ""),
+    ("default providers not disabled", _sub(r"""^  pulumi:disable-default-providers:\n *- ["']\*["']\n""", ""),
      "pulumi:disable-default-providers", "must be `[\"*\"]`"),
-    ("default providers partly disabled", _sub(r'^(  pulumi:disable-default-providers:\n    - )"\*"$', r"\g<1>aws"),
+    ("default providers partly disabled", _sub(r"""^(  pulumi:disable-default-providers:\n *- )["']\*["']$""", r"\g<1>aws"),
      "pulumi:disable-default-providers", "must be `[\"*\"]`"),
     ("plaintext for a declared secret", _append(f"  platform:paymentsStripeApiKey: {PASTED_VALUE}\n"),
      "platform:paymentsStripeApiKey", "but the stack file holds it in plain text (it must be encrypted)"),
@@ -349,11 +349,11 @@ def test_every_problem_is_reported_at_once_even_beside_invalid_values(tmp_path: 
 def test_duplicate_environments_no_longer_drop_apps_silently(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     """Two `staging:` blocks: YAML keeps the second; the plan refuses instead of planning fewer resources."""
     text = (ROOT / "Pulumi.dev.yaml").read_text()
-    environments = text.index("  platform:environments:\n")
-    staging = text.index("    staging:\n", environments)
-    text = text + "    staging:\n      syncPolicy: manual\n      apps:\n        - name: lone\n          secrets:\n" \
-        "            - key: token\n              backend: vault\n              source: external\n"
-    assert staging > 0
+    head = "  platform:environments:\n"
+    assert "    staging:\n" in text.split(head, 1)[1]
+    lone = ("    staging:\n      syncPolicy: manual\n      apps:\n        - name: lone\n          secrets:\n"
+            + "            - key: token\n              backend: vault\n              source: external\n")
+    text = text.replace(head, head + lone, 1)  # a first `staging:`, before the stack file's own
     root = _project(tmp_path, {"dev": text})
     _plan_refuses(tmp_path, capsys, root, "dev", "platform:environments.staging", "is written twice in one mapping")
 
