@@ -24,6 +24,23 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECT = "platform"
 
 
+def unused_app_name(wanted: str) -> str:
+    """``wanted``, or ``wanted-2``, ``wanted-3``...: a name no stack file declares and gitops/apps/ lacks, so the
+    app a test adds never collides with one a user has added."""
+    taken = {p.name for p in (ROOT / "gitops" / "apps").glob("*")}
+    for stack_file in ROOT.glob("Pulumi.*.yaml"):
+        config = (yaml.safe_load(stack_file.read_text()) or {}).get("config") or {}
+        for env in (config.get(f"{PROJECT}:environments") or {}).values():
+            taken |= {app.get("name") for app in (env or {}).get("apps", [])}
+    candidates = (wanted if n == 1 else f"{wanted}-{n}" for n in range(1, 100))
+    return next(name for name in candidates if name not in taken)
+
+
+def config_key(app: str, suffix: str) -> str:
+    """A top-level config key for ``app`` (`ledger-2`, `ApiKey` -> `ledger2ApiKey`), as a user would name it."""
+    return app.replace("-", "") + suffix
+
+
 def clone(dst: Path) -> Path:
     """A copy of the repository's tracked and new files in ``dst``, committed as the clone's starting point."""
     names = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],

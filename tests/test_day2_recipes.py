@@ -32,6 +32,12 @@ CONFIG_DRIVEN = (
 AWSKMS = "awskms://alias/pulumi-secrets?region=eu-west-1"
 
 
+# The apps the recipes add: names no stack file uses yet (a user's own `ledger` stays theirs).
+LEDGER = day2.unused_app_name("ledger")
+LEDGER_KEY = day2.config_key(LEDGER, "ApiKey")
+REPORTS = day2.unused_app_name("reports")
+
+
 def _random(key: str) -> dict[str, Any]:
     return {"key": key, "backend": "vault", "source": "random", "length": 32, "charset": "alphanumeric", "rotation": "2026-12"}
 
@@ -43,20 +49,20 @@ def _stack_hosting(root: Path, env: str) -> str:
 def new_app_with_config_random_and_external_secrets(root: Path) -> str:
     """README: add the app under platform:environments, `pulumi config set --secret` its configKey, `make gitops`."""
     stack = _stack_hosting(root, "development")
-    app = {"name": "ledger", "secrets": [
-        {"key": "api-key", "backend": "aws", "source": "config", "configKey": "ledgerApiKey"},
+    app = {"name": LEDGER, "secrets": [
+        {"key": "api-key", "backend": "aws", "source": "config", "configKey": LEDGER_KEY},
         _random("db-password"),
         {"key": "partner-token", "backend": "vault", "source": "external"},
     ]}
     day2.edit_stack_file(root, stack, lambda c: c["platform:environments"]["development"]["apps"].append(app))
-    day2.pulumi_config_set_secret(root, stack, "ledgerApiKey")
+    day2.pulumi_config_set_secret(root, stack, LEDGER_KEY)
     return stack
 
 
 def staging_only_app(root: Path) -> str:
     """README: an app listed in one environment only (its secrets and overlay exist there only)."""
     stack = _stack_hosting(root, "staging")
-    app = {"name": "reports", "secrets": [_random("signing-key"), {"key": "warehouse-token", "backend": "aws", "source": "external"}]}
+    app = {"name": REPORTS, "secrets": [_random("signing-key"), {"key": "warehouse-token", "backend": "aws", "source": "external"}]}
     day2.edit_stack_file(root, stack, lambda c: c["platform:environments"]["staging"]["apps"].append(app))
     return stack
 
@@ -84,7 +90,7 @@ def new_environment_in_an_existing_stack(root: Path) -> str:
     """README: add the environment (one of development, staging, production) under platform:environments."""
     stack = _without_staging(root)
     environment = {"syncPolicy": "automated", "refreshInterval": "30m",
-                   "apps": [{"name": "ledger", "secrets": [_random("db-password")]}]}
+                   "apps": [{"name": LEDGER, "secrets": [_random("db-password")]}]}
     day2.edit_stack_file(root, stack, lambda c: c["platform:environments"].update(staging=environment))
     return stack
 
@@ -138,7 +144,7 @@ def test_each_day2_recipe_done_as_written_keeps_plan_gitops_scan_and_tests_green
         assert code == 0, f"{recipe.__name__}: make plan STACK={stack}\n{capsys.readouterr().err}"
     # The committed tree passes the scan (`make lint`); what the recipes wrote must too, with the same baseline.
     produced = day2.changed_files(root)
-    assert "Pulumi.prod.yaml" in produced and any(f.startswith("gitops/apps/ledger/base/") for f in produced)
+    assert "Pulumi.prod.yaml" in produced and any(f.startswith(f"gitops/apps/{LEDGER}/base/") for f in produced)
     _ok(day2.run(root, "-m", "tools.secret_scan", *produced), "the secret scan of the recipes' files")
     assert (root / ".secrets.baseline").read_text() == baseline, "no new baseline entry"
     # (The plan command's own test is left out: the walk ran the plan of every stack it changed.)

@@ -13,12 +13,14 @@ import yaml
 from components.config.environments import AppConfig
 from planner import gitops
 from planner.scaffold import base_files, overlay_kustomization
+from tests import day2
 from tests.conftest import ROOT, STACKS, stack_config_objects
 from tests.test_gitops_tree import pod_templates, restricted_violations, secret_references
 
+APP = day2.unused_app_name("ledger")
 # The Secret's name, not a value (built so that secret scans see no `secretName: "<literal>"`).
-TARGET = "ledger-" + "creds"
-NEW_APP = {"name": "ledger", "serviceAccount": "ledger-runner", "secretName": TARGET,
+TARGET = APP + "-" + "creds"
+NEW_APP = {"name": APP, "serviceAccount": f"{APP}-runner", "secretName": TARGET,
            "secrets": [{"key": "db-password", "backend": "vault", "source": "random", "length": 32,
                         "charset": "alphanumeric", "rotation": "2026-12"}]}
 BASE_FILES = {"kustomization.yaml", "serviceaccount.yaml", "deployment.yaml", "service.yaml", "networkpolicy.yaml",
@@ -54,14 +56,14 @@ def _objects(files: dict[str, str]) -> list[dict[str, Any]]:
 
 def test_a_new_app_gets_its_base_and_overlay_and_the_next_steps(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert gitops.main(["--root", str(project), "--check"]) == 1
-    assert "ledger/base/kustomization.yaml: is missing: run `make gitops`" in capsys.readouterr().err
+    assert f"{APP}/base/kustomization.yaml: is missing: run `make gitops`" in capsys.readouterr().err
     assert gitops.main(["--root", str(project)]) == 0
     out = capsys.readouterr().out
-    base = project / "gitops/apps/ledger/base"
+    base = project / f"gitops/apps/{APP}/base"
     assert {p.name for p in base.iterdir()} == BASE_FILES
-    overlay = project / f"gitops/apps/ledger/overlays/{_first_env()}"
+    overlay = project / f"gitops/apps/{APP}/overlays/{_first_env()}"
     assert {p.name for p in overlay.iterdir()} == {"kustomization.yaml", "externalsecret.yaml"}
-    assert "Next steps:" in out and "gitops/apps/ledger/base/deployment.yaml" in out
+    assert "Next steps:" in out and f"gitops/apps/{APP}/base/deployment.yaml" in out
     assert gitops.main(["--root", str(project), "--check"]) == 0
     # A second run creates nothing and says nothing about scaffolding.
     before = {p: p.read_text() for p in project.rglob("*.yaml")}
@@ -71,15 +73,15 @@ def test_a_new_app_gets_its_base_and_overlay_and_the_next_steps(project: Path, c
 
 
 def test_the_scaffold_never_overwrites_an_owners_file(project: Path) -> None:
-    overlay = project / f"gitops/apps/ledger/overlays/{_first_env()}"
+    overlay = project / f"gitops/apps/{APP}/overlays/{_first_env()}"
     overlay.mkdir(parents=True)
     (overlay / "kustomization.yaml").write_text("# the owners'\nresources:\n- ../../base\n- externalsecret.yaml\n")
-    base = project / "gitops/apps/ledger/base"
+    base = project / f"gitops/apps/{APP}/base"
     base.mkdir(parents=True)
     (base / "deployment.yaml").write_text("# the owners' deployment\n")
     files = _scaffold(project)
-    assert f"gitops/apps/ledger/overlays/{_first_env()}/kustomization.yaml" not in files
-    assert "gitops/apps/ledger/base/deployment.yaml" not in files
+    assert f"gitops/apps/{APP}/overlays/{_first_env()}/kustomization.yaml" not in files
+    assert f"gitops/apps/{APP}/base/deployment.yaml" not in files
     assert gitops.main(["--root", str(project)]) == 0
     assert (overlay / "kustomization.yaml").read_text().startswith("# the owners'")
     assert (base / "deployment.yaml").read_text() == "# the owners' deployment\n"
@@ -88,7 +90,7 @@ def test_the_scaffold_never_overwrites_an_owners_file(project: Path) -> None:
 def test_an_app_with_a_base_gets_no_new_base_file(project: Path) -> None:
     """A base (its kustomization.yaml) is the owners' whole choice: the Helm example has no deployment.yaml, and keeps none."""
     assert _scaffold(project).keys() == {
-        f"gitops/apps/ledger/base/{name}" for name in BASE_FILES} | {f"gitops/apps/ledger/overlays/{_first_env()}/kustomization.yaml"}
+        f"gitops/apps/{APP}/base/{name}" for name in BASE_FILES} | {f"gitops/apps/{APP}/overlays/{_first_env()}/kustomization.yaml"}
 
 
 def test_the_scaffolded_base_is_valid_restricted_and_reads_only_the_apps_secret() -> None:
@@ -99,8 +101,8 @@ def test_the_scaffolded_base_is_valid_restricted_and_reads_only_the_apps_secret(
         kubernetes_validate.validate({**obj, "metadata": {**obj["metadata"], "namespace": "x"}}, "1.33", strict=True)
     (label, template), = pod_templates(objects)
     assert restricted_violations(template["spec"]) == [], label
-    assert template["spec"]["serviceAccountName"] == "ledger-runner"
-    assert [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"] == ["ledger-runner"]
+    assert template["spec"]["serviceAccountName"] == f"{APP}-runner"
+    assert [o["metadata"]["name"] for o in objects if o["kind"] == "ServiceAccount"] == [f"{APP}-runner"]
     assert [(r.name, r.key, r.optional) for r in secret_references(template["spec"])] == [(TARGET, None, False)]
     (container,) = template["spec"]["containers"]
     assert container["resources"]["limits"]["memory"] and container["readinessProbe"]
@@ -109,10 +111,10 @@ def test_the_scaffolded_base_is_valid_restricted_and_reads_only_the_apps_secret(
 
 @pytest.mark.parametrize(("env", "replicas"), [("development", 1), ("staging", 1), ("production", 2)])
 def test_a_new_overlay_adds_namespace_external_secret_and_reloader_opt_in(env: str, replicas: int) -> None:
-    k = yaml.safe_load(overlay_kustomization("ledger", env, ["externalsecret.yaml"]))
+    k = yaml.safe_load(overlay_kustomization(APP, env, ["externalsecret.yaml"]))
     assert k["namespace"] == env and k["resources"] == ["../../base", "externalsecret.yaml"]
     (patch,) = k["patches"]
     body = yaml.safe_load(patch["patch"])
-    assert patch["target"] == {"kind": "Deployment", "name": "ledger"}
+    assert patch["target"] == {"kind": "Deployment", "name": APP}
     assert body["metadata"]["annotations"] == {"reloader.stakater.com/search": "true"}
     assert body["spec"]["replicas"] == replicas

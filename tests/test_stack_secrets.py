@@ -14,7 +14,9 @@ from tests import day2
 from tests.conftest import ROOT, STACKS, config_secret_keys, stack_config_objects
 
 PLAIN = "sk_" + "live_do-not-echo-me"
-DEV_ONLY = {"name": "ledger", "secrets": [{"key": "api-key", "backend": "aws", "source": "config", "configKey": "ledgerApiKey"}]}
+APP = day2.unused_app_name("ledger")
+KEY = day2.config_key(APP, "ApiKey")
+DEV_ONLY = {"name": APP, "secrets": [{"key": "api-key", "backend": "aws", "source": "config", "configKey": KEY}]}
 
 
 @pytest.fixture
@@ -44,17 +46,17 @@ def test_a_stack_file_as_the_cli_writes_it_reads_as_secret_placeholders(project:
 def test_a_key_one_stack_names_is_not_demanded_of_the_other(project: Path) -> None:
     _add_dev_only_app(project)
     dev, prod = read_stack(project, "dev"), read_stack(project, "prod")
-    assert "platform:ledgerApiKey" in dev.secret_keys and dev.config["platform:ledgerApiKey"] == placeholder_for("platform:ledgerApiKey")
-    assert "platform:ledgerApiKey" not in prod.config and "platform:ledgerApiKey" not in prod.secret_keys
-    assert "ledgerApiKey" not in yaml.safe_load((project / "Pulumi.yaml").read_text())["config"]
+    assert f"platform:{KEY}" in dev.secret_keys and dev.config[f"platform:{KEY}"] == placeholder_for(f"platform:{KEY}")
+    assert f"platform:{KEY}" not in prod.config and f"platform:{KEY}" not in prod.secret_keys
+    assert KEY not in yaml.safe_load((project / "Pulumi.yaml").read_text())["config"]
 
 
 def test_a_plain_value_for_a_secret_key_is_refused_without_echoing_it(project: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     _add_dev_only_app(project)
-    day2.edit_stack_file(project, "dev", lambda c: c.update({"platform:ledgerApiKey": PLAIN}))
+    day2.edit_stack_file(project, "dev", lambda c: c.update({f"platform:{KEY}": PLAIN}))
     assert plan_main(["--stack", "dev", "--root", str(project), "--out", str(tmp_path / "plan")]) == 2
     err = capsys.readouterr().err
-    assert "platform:ledgerApiKey: is a secret (an app's `configKey`" in err and "holds it in plain text (it must be encrypted)" in err
+    assert f"platform:{KEY}: is a secret (an app's `configKey`" in err and "holds it in plain text (it must be encrypted)" in err
     assert PLAIN not in err
     assert not (tmp_path / "plan" / "dev").exists()
 
