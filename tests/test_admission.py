@@ -238,6 +238,15 @@ def _external_secret(env: str, app: Any) -> dict[str, Any]:
                      "data": [{"secretKey": s.key, "remoteRef": {"key": f"{env}/{app.name}/{s.key}"}} for s in app.secrets]}}
 
 
+def _assert_each_attack_refused(policies: list[BoundPolicy], good: dict[str, Any], env: str, app: str,
+                                attacks: dict[str, Callable[[dict[str, Any]], None]]) -> None:
+    """Each attack, applied to a copy of ``good``'s spec by ``app``'s Application, is refused by admission."""
+    for name, attack in attacks.items():
+        bad = copy.deepcopy(good)
+        attack(bad["spec"])
+        assert admission_denials(policies, tracked(bad, env, app), env), name
+
+
 @pytest.mark.parametrize(("stack", "env", "app", "sibling"), PAIRS)
 def test_an_external_secret_reads_only_its_apps_keys_into_its_apps_secret(stack: str, env: str, app: str, sibling: str) -> None:
     settings = stack_settings(stack)
@@ -256,10 +265,7 @@ def test_an_external_secret_reads_only_its_apps_keys_into_its_apps_secret(stack:
         "generator": lambda s: s["data"][0].update(sourceRef={"generatorRef": {"apiVersion": "generators.external-secrets.io/v1alpha1",
                                                                              "kind": "Password", "name": "p"}}),
     }
-    for name, attack in attacks.items():
-        bad = copy.deepcopy(good)
-        attack(bad["spec"])
-        assert admission_denials(policies, tracked(bad, env, app), env), name
+    _assert_each_attack_refused(policies, good, env, app, attacks)
 
 
 @pytest.mark.parametrize(("stack", "env", "app", "sibling"), PAIRS)
@@ -510,10 +516,7 @@ def test_a_database_external_secret_reads_only_its_apps_generator_into_its_apps_
         "templateFrom a sibling's Secret": lambda s: s["target"].update(template={"templateFrom": [
             {"secret": {"name": other.target_secret_name, "items": [{"key": "k"}]}}]}),
     }
-    for name, attack in attacks.items():
-        bad = copy.deepcopy(own)
-        attack(bad["spec"])
-        assert admission_denials(policies, tracked(bad, env, app), env), name
+    _assert_each_attack_refused(policies, own, env, app, attacks)
 
 
 @pytest.mark.parametrize(("stack", "env", "app", "sibling"), DATABASE_CASES)
